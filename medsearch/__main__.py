@@ -1,0 +1,3 @@
+from medsearch.cli import main
+
+main()

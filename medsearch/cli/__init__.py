@@ -1,0 +1,13 @@
+"""The ``medsearch`` command line: each command lives in its own module."""
+
+from __future__ import annotations
+
+from medsearch.cli import index_cmd, query_cmd  # noqa: F401  (registers the commands)
+from medsearch.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Run the ``medsearch`` console script."""
+    app()
