@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from medsearch.retriever.fusion import convex_fusion, reciprocal_rank_fusion
+
+
+def test_rrf_hand_computed():
+    bm25 = [("a", 9.0), ("b", 5.0)]
+    dense = [("b", 0.9), ("c", 0.8)]
+    fused = reciprocal_rank_fusion([bm25, dense], k=60)
+    # a: 1/61; b: 1/62 + 1/61; c: 1/62.
+    assert [doc_id for doc_id, _ in fused] == ["b", "a", "c"]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[1][1] == pytest.approx(1 / 61)
+    assert fused[2][1] == pytest.approx(1 / 62)
+
+
+def test_rrf_ties_break_by_doc_id():
+    fused = reciprocal_rank_fusion([[("z", 1.0)], [("m", 1.0)]], k=60)
+    assert fused == [("m", pytest.approx(1 / 61)), ("z", pytest.approx(1 / 61))]
+
+
+def test_rrf_with_empty_lists():
+    assert reciprocal_rank_fusion([[], []]) == []
+    assert [doc for doc, _ in reciprocal_rank_fusion([[("a", 1.0), ("b", 0.5)], []])] == ["a", "b"]
+
+
+def test_rrf_weights():
+    fused = reciprocal_rank_fusion([[("a", 1.0)], [("b", 1.0)]], k=0, weights=[1.0, 2.0])
+    assert fused == [("b", 2.0), ("a", 1.0)]
+
+
+def test_rrf_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="k must be >= 0"):
+        reciprocal_rank_fusion([[]], k=-1)
+    with pytest.raises(ValueError, match="2 weights for 1"):
+        reciprocal_rank_fusion([[]], weights=[1.0, 1.0])
+
+
+def test_convex_normalises_each_list():
+    bm25 = [("a", 10.0), ("b", 5.0), ("c", 0.0)]
+    dense = [("c", 0.9), ("a", 0.5), ("b", 0.1)]
+    fused = dict(convex_fusion([bm25, dense]))
+    # a: 1.0 + 0.5; b: 0.5 + 0.0; c: 0.0 + 1.0
+    assert fused == {"a": pytest.approx(1.5), "b": pytest.approx(0.5), "c": pytest.approx(1.0)}
+
+
+def test_convex_equal_scores_do_not_divide_by_zero():
+    assert convex_fusion([[("a", 2.0), ("b", 2.0)], []]) == [("a", 1.0), ("b", 1.0)]
+
+
+ranked_list = st.lists(
+    st.tuples(st.sampled_from("abcdefghij"), st.floats(min_value=-5, max_value=5)), max_size=10
+).map(lambda pairs: list({doc: score for doc, score in pairs}.items()))
+
+
+@given(st.lists(ranked_list, min_size=1, max_size=3))
+def test_fusion_output_sorted_and_unique(lists):
+    for fused in (reciprocal_rank_fusion(lists), convex_fusion(lists)):
+        doc_ids = [doc_id for doc_id, _ in fused]
+        assert len(doc_ids) == len(set(doc_ids))
+        assert set(doc_ids) == {doc_id for ranked in lists for doc_id, _ in ranked}
+        keys = [(-score, doc_id) for doc_id, score in fused]
+        assert keys == sorted(keys)
