@@ -190,7 +190,9 @@ def eval_command(
         "--device": device,
     }
     if bool(runs) == (index is not None):
-        raise MedsearchError("give either --run FILE (repeatable) or --index DIR with --queries FILE")
+        raise MedsearchError(
+            "give either --run FILE (repeatable) or --index DIR with --queries FILE"
+        )
     if runs:
         misplaced = [name for name, value in index_options.items() if value is not None]
         if misplaced:
@@ -306,7 +308,9 @@ def _search_index(
     if documents is not None and hasattr(documents, "doc_ids"):
         corpus_ids = list(documents.doc_ids)
     else:
-        logger.info("The index lists no doc ids, so judged doc ids are checked against the runs only")
+        logger.info(
+            "The index lists no doc ids, so judged doc ids are checked against the runs only"
+        )
 
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
