@@ -110,7 +110,12 @@ def build_index(
         dense.save(staging)
         manifest = Manifest(
             medsearch_version=_version(),
-            encoder={"name": encoder.name, "dim": encoder.dim, "max_seq_length": encoder.max_seq_length},
+            encoder={
+                "name": encoder.name,
+                "dim": encoder.dim,
+                "max_seq_length": encoder.max_seq_length,
+                "precision": encoder.precision,
+            },
             passages={**asdict(passage_config), "max_tokens": max_tokens},
             bm25=bm25.manifest_entry(),
             dense={"index_type": dense.index_type, "metric": "inner_product"},

@@ -8,8 +8,9 @@ is fetched from the Hugging Face Hub by sentence-transformers, which needs the n
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from medsearch.errors import MedsearchError
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 
 
@@ -48,6 +50,9 @@ class Encoder:
             ``None`` selects the bundled all-MiniLM-L6-v2.
         device: ``"cpu"``, ``"cuda"`` or ``None`` to let sentence-transformers choose.
         batch_size: texts per forward pass.
+        precision: ``"fp32"``; ``"bf16"`` or ``"fp16"`` run matrix products in that type under
+            torch autocast; ``"auto"`` picks fp16 on CUDA, bf16 on a CPU with native bf16
+            instructions (AVX512-BF16 or AMX), and fp32 otherwise.
         show_progress: show sentence-transformers' progress bar inside :meth:`encode_documents`.
 
     Raises:
@@ -60,8 +65,11 @@ class Encoder:
         *,
         device: str | None = None,
         batch_size: int = 32,
+        precision: str = "fp32",
         show_progress: bool = False,
     ) -> None:
+        if precision not in PRECISIONS:
+            raise EncoderLoadError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.name = model_name_or_path or DEFAULT_MODEL
         self.batch_size = batch_size
         self.show_progress = show_progress
@@ -69,6 +77,8 @@ class Encoder:
             _require_cuda()
         self.model = _load_sentence_transformer(resolve_model_path(self.name), device)
         self.device = str(self.model.device)
+        self.precision = _resolve_precision(precision, self.model.device.type)
+        self._counter = _token_counter(self.model.tokenizer)
 
     @property
     def dim(self) -> int:
@@ -85,34 +95,79 @@ class Encoder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text`` without special tokens."""
-        return len(self.model.tokenizer.tokenize(text))
+        if self._counter is None:
+            return len(self.model.tokenizer.tokenize(text))
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Encode queries; returns a ``(len(queries), dim)`` float32 array with unit rows."""
-        vectors = self.model.encode_query(
-            list(queries),
-            batch_size=self.batch_size,
-            show_progress_bar=False,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
+        with self._autocast():
+            vectors = self.model.encode_query(
+                list(queries),
+                batch_size=self.batch_size,
+                show_progress_bar=False,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
         return _as_float32(vectors, self.dim)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Encode passages; returns a ``(len(texts), dim)`` float32 array with unit rows."""
-        vectors = self.model.encode_document(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=self.show_progress,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
+        with self._autocast():
+            vectors = self.model.encode_document(
+                list(texts),
+                batch_size=self.batch_size,
+                show_progress_bar=self.show_progress,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
         return _as_float32(vectors, self.dim)
+
+    @contextlib.contextmanager
+    def _autocast(self) -> Iterator[None]:
+        if self.precision == "fp32":
+            yield
+            return
+        import torch
+
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        with torch.autocast(device_type=self.model.device.type, dtype=dtype):
+            yield
+
+
+def _resolve_precision(precision: str, device_type: str) -> str:
+    if precision != "auto":
+        return precision
+    if device_type == "cuda":
+        return "fp16"
+    import torch
+
+    if device_type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16"
+    return "fp32"
 
 
 def _as_float32(vectors: np.ndarray, dim: int) -> np.ndarray:
     array = np.ascontiguousarray(vectors, dtype=np.float32)
     return array.reshape(-1, dim)
+
+
+def _token_counter(tokenizer):
+    """A copy of a fast tokenizer's Rust backend with truncation and padding off.
+
+    Counting with it neither truncates long texts nor warns that they exceed the model's
+    length, and leaves the settings of the tokenizer that encodes untouched. Returns
+    ``None`` for a slow (pure Python) tokenizer.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
 
 
 def _require_cuda() -> None:

@@ -45,6 +45,13 @@ def index_command(
     device: Annotated[
         Optional[str], typer.Option(help="Encoder device: cpu or cuda. Default: cuda if available, else cpu.")
     ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="Encoder arithmetic: fp32, bf16, fp16, or auto (fp16 on CUDA, bf16 on CPUs with "
+            "native bf16 instructions, else fp32)."
+        ),
+    ] = "fp32",
     require_abstract: Annotated[
         bool, typer.Option(help="Skip PubMed records without an abstract instead of indexing their title.")
     ] = False,
@@ -85,7 +92,7 @@ def index_command(
             "Read %s: %d documents (%d without an abstract)", stat.path, stat.documents, stat.without_abstract
         )
 
-    encoder = Encoder(model, device=device, batch_size=batch_size)
+    encoder = Encoder(model, device=device, batch_size=batch_size, precision=precision)
     summary = build_index(
         documents,
         target,
