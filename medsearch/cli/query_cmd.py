@@ -67,6 +67,8 @@ def query_command(
         raise MedsearchError("--queries needs --run-out FILE to write the TREC run to")
 
     loaded = Index.load(index or default_index_path(), device=device)
+    if mode != "bm25":
+        loaded.encoder  # load the model now, so the time printed below is the search alone
     if queries is not None:
         _search_file(loaded, queries, run_out, k=k, mode=mode, split=split, tag=tag or f"medsearch-{mode}")
         return
