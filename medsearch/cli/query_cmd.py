@@ -87,7 +87,7 @@ def _search_file(
 ) -> None:
     queries = read_queries(queries_path, split=split)
     if not queries:
-        raise MedsearchError(f"{queries_path} holds no queries" + (f" of split {split!r}" if split else ""))
+        raise MedsearchError(f"{queries_path} contains no queries" + (f" of split {split!r}" if split else ""))
     started = time.perf_counter()
     results = index.search_many(list(queries.values()), k=k, mode=mode, show_progress=True)
     seconds = time.perf_counter() - started
