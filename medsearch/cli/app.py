@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,7 +24,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def configure_logging(verbose: bool = False) -> None:
-    """Send medsearch's log records to stderr; only the CLI calls this."""
+    """Send medsearch's log records to stderr and quiet the model libraries; only the CLI calls this."""
+    # Hugging Face libraries read these when first imported: no "Loading weights" bar, no
+    # advisory warnings. A value the user has set is kept.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     root = logging.getLogger("medsearch")
