@@ -65,3 +65,11 @@ def test_fusion_output_sorted_and_unique(lists):
         assert set(doc_ids) == {doc_id for ranked in lists for doc_id, _ in ranked}
         keys = [(-score, doc_id) for doc_id, score in fused]
         assert keys == sorted(keys)
+
+
+def test_convex_weights_scale_each_list():
+    bm25 = [("a", 4.0), ("b", 2.0)]
+    dense = [("b", 0.8), ("a", 0.4)]
+    fused = convex_fusion([bm25, dense], weights=[0.25, 0.75])
+    # a: 0.25 * 1.0 + 0.75 * 0.0; b: 0.25 * 0.0 + 0.75 * 1.0
+    assert fused == [("b", pytest.approx(0.75)), ("a", pytest.approx(0.25))]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medsearch import Document, Index, MedsearchError, build_index, read_documents
+from medsearch import Document, HybridConfig, Index, MedsearchError, build_index, read_documents
 from medsearch.errors import IndexFileError, IndexMismatchError, IndexNotFoundError
 from medsearch.indexer.manifest import MANIFEST_FILENAME
 
@@ -61,10 +61,51 @@ def test_hits_carry_both_retrievers(index):
     top = hits[0]
     assert top.bm25_rank is not None
     assert top.dense_rank is not None
-    assert top.score == pytest.approx(1 / (60 + top.bm25_rank) + 1 / (60 + top.dense_rank))
     keys = [(-hit.score, hit.doc_id) for hit in hits]
     assert keys == sorted(keys)
     assert top.document.title
+
+
+def test_default_hybrid_is_convex_fusion(index):
+    query = TOPIC_QUERIES[0][0]
+    config = HybridConfig()
+    assert config.fusion == "convex"
+    assert config.bm25_weight == config.dense_weight
+    assert config.depth == 200
+    bm25 = index.search(query, k=config.depth, mode="bm25")
+    dense = index.search(query, k=config.depth, mode="dense")
+
+    def normalised(hits, doc_id):
+        scores = [hit.score for hit in hits]
+        score = next((hit.score for hit in hits if hit.doc_id == doc_id), None)
+        return 0.0 if score is None else (score - min(scores)) / (max(scores) - min(scores))
+
+    for hit in index.search(query, k=10, mode="hybrid"):
+        expected = 0.5 * normalised(bm25, hit.doc_id) + 0.5 * normalised(dense, hit.doc_id)
+        assert hit.score == pytest.approx(expected, abs=1e-6)
+        assert hit.bm25_rank == next((other.rank for other in bm25 if other.doc_id == hit.doc_id), None)
+        assert hit.dense_score == next((other.score for other in dense if other.doc_id == hit.doc_id), None)
+
+
+def test_rrf_fusion_selectable(index_path, encoder):
+    config = HybridConfig(fusion="rrf", rrf_k=60, bm25_weight=1.0, dense_weight=1.0)
+    index = Index.load(index_path, encoder=encoder, hybrid=config)
+    top = index.search(TOPIC_QUERIES[0][0], k=10, mode="hybrid")[0]
+    assert top.score == pytest.approx(1 / (60 + top.bm25_rank) + 1 / (60 + top.dense_rank))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"fusion": "borda"}, "unknown fusion 'borda'"),
+        ({"depth": 0}, "depth must be at least 1"),
+        ({"bm25_weight": -1.0}, "weights must be >= 0"),
+        ({"rrf_k": -5}, "rrf_k=-5"),
+    ],
+)
+def test_hybrid_config_rejects_invalid(settings, message):
+    with pytest.raises(ValueError, match=message):
+        HybridConfig(**settings)
 
 
 def test_search_many_equals_single_searches(index):
