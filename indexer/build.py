@@ -68,6 +68,7 @@ def build_index(
     overwrite: bool = False,
     inputs: Sequence[dict[str, object]] = (),
     show_progress: bool = False,
+    index_type: str = "auto",
 ) -> BuildSummary:
     """Index ``documents`` into the directory ``out_dir``.
 
@@ -81,6 +82,9 @@ def build_index(
         overwrite: replace an existing index at ``out_dir``.
         inputs: descriptions of the input files (path, checksum) recorded in the manifest.
         show_progress: show a progress bar while encoding.
+        index_type: the FAISS index of the passage vectors: ``"auto"``, ``"flat"``,
+            ``"hnsw"``, ``"ivfpq"`` or a FAISS factory string (see
+            :mod:`medsearch.indexer.index_types`).
 
     Raises:
         MedsearchError: no documents, or ``out_dir`` cannot be used.
@@ -106,7 +110,7 @@ def build_index(
         logger.info("Building the BM25 index over %d documents", len(docs))
         bm25 = BM25Index.build([doc.text for doc in docs], config=bm25_config, show_progress=False)
         bm25.save(staging)
-        dense = _encode_passages(docs, encoder, max_tokens, passage_config.overlap_sentences, show_progress)
+        dense = _encode_passages(docs, encoder, max_tokens, passage_config.overlap_sentences, show_progress, index_type)
         dense.save(staging)
         manifest = Manifest(
             medsearch_version=_version(),
@@ -118,7 +122,7 @@ def build_index(
             },
             passages={**asdict(passage_config), "max_tokens": max_tokens},
             bm25=bm25.manifest_entry(),
-            dense={"index_type": dense.index_type, "metric": "inner_product"},
+            dense=dense.manifest_entry(),
             counts={"documents": len(docs), "passages": dense.num_passages},
             inputs=list(inputs),
         )
@@ -143,7 +147,7 @@ def build_index(
 
 
 def _encode_passages(
-    docs: Sequence[Document], encoder: Encoder, max_tokens: int, overlap: int, show_progress: bool
+    docs: Sequence[Document], encoder: Encoder, max_tokens: int, overlap: int, show_progress: bool, index_type: str
 ) -> DenseIndex:
     vectors: list[np.ndarray] = []
     passage_docs: list[np.ndarray] = []
@@ -163,7 +167,7 @@ def _encode_passages(
                 passage_docs.append(np.full(len(passages), start + offset, dtype=np.int64))
             vectors.append(encoder.encode_documents(texts))
             bar.update(len(chunk))
-    return DenseIndex.build(np.concatenate(vectors), np.concatenate(passage_docs))
+    return DenseIndex.build(np.concatenate(vectors), np.concatenate(passage_docs), index_type=index_type)
 
 
 def _check_target(target: Path, overwrite: bool) -> None:

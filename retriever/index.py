@@ -14,6 +14,7 @@ from medsearch.errors import MedsearchError
 from medsearch.indexer.bm25 import BM25Config, BM25Index
 from medsearch.indexer.dense import DenseIndex
 from medsearch.indexer.encoder import Encoder
+from medsearch.indexer.faiss_gpu import resolve_index_device
 from medsearch.indexer.manifest import Manifest
 from medsearch.indexer.store import DocumentStore
 from medsearch.retriever.fusion import DEFAULT_RRF_K, RankedList, convex_fusion, reciprocal_rank_fusion
@@ -115,6 +116,8 @@ class Index:
         encoder: Encoder | None = None,
         device: str | None = None,
         hybrid: HybridConfig | None = None,
+        search_params: dict[str, float] | None = None,
+        index_device: str = "auto",
     ) -> Index:
         """Open the index at ``path``.
 
@@ -123,11 +126,17 @@ class Index:
             encoder: an already loaded encoder; it must be the one the index was built with.
             device: device for the encoder loaded on first use (``"cpu"``, ``"cuda"``).
             hybrid: fusion settings for hybrid mode.
+            search_params: FAISS search-time parameters (``efSearch``, ``nprobe``,
+                ``k_factor_rf``) that override those recorded at build time.
+            index_device: where the FAISS index searches: ``"cpu"``, ``"cuda"``, or
+                ``"auto"`` (the GPU when ``device`` is CUDA and faiss has GPU support).
 
         Raises:
             IndexNotFoundError: no index at ``path``.
             IndexMismatchError: another format version, or ``encoder`` differs from the index's.
             IndexFileError: a file of the index is missing or damaged.
+            IndexTypeError: a search parameter does not apply to the index type.
+            FaissGpuError: ``index_device`` is ``"cuda"`` but faiss cannot search on a GPU.
         """
         path = Path(path)
         manifest = Manifest.read(path)
@@ -135,7 +144,14 @@ class Index:
             manifest.check_encoder(encoder.name)
         documents = DocumentStore.load(path)
         bm25 = BM25Index.load(path, _bm25_config(manifest))
-        dense = DenseIndex.load(path, manifest.dense["index_type"])
+        dense = DenseIndex.load(
+            path,
+            manifest.dense["index_type"],
+            search_params={**manifest.dense.get("search_params", {}), **(search_params or {})},
+            requested_type=manifest.dense.get("requested_type"),
+        )
+        if resolve_index_device(index_device, device) == "cuda":
+            dense = dense.to_gpu()
         if len(documents) != manifest.counts["documents"] or bm25.num_docs != len(documents):
             raise MedsearchError(
                 f"index {path} is inconsistent: {len(documents)} stored documents, {bm25.num_docs} in BM25, "

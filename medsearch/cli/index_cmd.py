@@ -14,6 +14,7 @@ from medsearch.cli.app import app, configure_logging, handle_errors
 from medsearch.cli.defaults import INDEX_HELP, default_index_path
 from medsearch.data import Document, ReadStats, bundled_corpus_path, read_documents
 from medsearch.indexer import BM25Config, Encoder, PassageConfig, build_index
+from medsearch.indexer.index_types import AUTO_EXACT_MAX_PASSAGES
 from medsearch.indexer.manifest import sha256_file
 
 logger = logging.getLogger("medsearch.cli")
@@ -71,6 +72,14 @@ def index_command(
     ] = 1,
     bm25_k1: Annotated[float, typer.Option(min=0.0, help="BM25 term-frequency saturation k1.")] = BM25Config.k1,
     bm25_b: Annotated[float, typer.Option(min=0.0, max=1.0, help="BM25 length normalisation b.")] = BM25Config.b,
+    index_type: Annotated[
+        str,
+        typer.Option(
+            help="FAISS index of the passage vectors: flat (exact), hnsw, ivfpq, auto (flat up to "
+            f"{AUTO_EXACT_MAX_PASSAGES:,} passages, an approximate index above), or a FAISS factory "
+            "string such as 'IVF4096,PQ48'."
+        ),
+    ] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing index at --out.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar while encoding.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
@@ -102,6 +111,7 @@ def index_command(
         overwrite=overwrite,
         inputs=[{**entry, "documents": stat.documents} for entry, stat in zip(inputs, stats)],
         show_progress=progress,
+        index_type=index_type,
     )
     seconds = time.perf_counter() - started
     typer.echo(

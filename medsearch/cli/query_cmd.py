@@ -16,6 +16,7 @@ from medsearch.cli.defaults import INDEX_HELP, default_index_path
 from medsearch.errors import MedsearchError
 from medsearch.eval.topics import read_queries
 from medsearch.eval.trec import write_run
+from medsearch.indexer.index_types import parse_search_params
 from medsearch.retriever import MODES, Hit, Index, best_snippet
 
 logger = logging.getLogger("medsearch.cli")
@@ -55,6 +56,22 @@ def query_command(
     device: Annotated[
         Optional[str], typer.Option(help="Encoder device: cpu or cuda. Default: cuda if available, else cpu.")
     ] = None,
+    search_params: Annotated[
+        Optional[str],
+        typer.Option(
+            help="FAISS search parameters overriding those recorded in the index, as name=value pairs "
+            "separated by commas: efSearch (hnsw), nprobe (ivf), k_factor_rf (candidates re-scored "
+            "per result). Larger values search more exactly and more slowly.",
+            show_default=False,
+        ),
+    ] = None,
+    index_device: Annotated[
+        str,
+        typer.Option(
+            help="Device of the FAISS index: cpu, cuda (needs a GPU build of faiss: pip install "
+            "medsearch[gpu]), or auto (cuda when --device is cuda and faiss has GPU support)."
+        ),
+    ] = "auto",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
     """Search an index with BM25, dense or hybrid retrieval."""
@@ -66,7 +83,12 @@ def query_command(
     if queries is not None and run_out is None:
         raise MedsearchError("--queries needs --run-out FILE to write the TREC run to")
 
-    loaded = Index.load(index or default_index_path(), device=device)
+    loaded = Index.load(
+        index or default_index_path(),
+        device=device,
+        search_params=parse_search_params(search_params) if search_params else None,
+        index_device=index_device,
+    )
     if mode != "bm25":
         loaded.encoder  # load the model now, so the time printed below is the search alone
     if queries is not None:
