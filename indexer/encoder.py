@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# A few short queries make matrix products too small to gain from several torch threads,
+# while the threads' synchronisation at every operation costs much more when other
+# processes share the cores: on 2 cores with a load average of 10, one SciFact query took
+# a median of 165 ms on one thread and 1,200 ms on two (measured with medsearch 0.1.0).
+SINGLE_THREAD_MAX_QUERIES = 8
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 
 
@@ -50,9 +55,10 @@ class Encoder:
             ``None`` selects the bundled all-MiniLM-L6-v2.
         device: ``"cpu"``, ``"cuda"`` or ``None`` to let sentence-transformers choose.
         batch_size: texts per forward pass.
-        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``. The last two run matrix products in
-            that type under torch autocast. ``"auto"`` picks fp16 on CUDA, bf16 on a CPU with
-            native bf16 instructions (AVX512-BF16 or AMX), and fp32 otherwise.
+        precision: ``"auto"`` (the default), ``"fp32"``, ``"bf16"`` or ``"fp16"``. The last
+            two run matrix products in that type under torch autocast. ``"auto"`` picks fp16
+            on CUDA, bf16 on a CPU with native bf16 instructions (AVX512-BF16 or AMX), and
+            fp32 otherwise; ``"fp32"`` forces full precision.
         show_progress: show sentence-transformers' progress bar inside :meth:`encode_documents`.
 
     Raises:
@@ -65,7 +71,7 @@ class Encoder:
         *,
         device: str | None = None,
         batch_size: int = 32,
-        precision: str = "fp32",
+        precision: str = "auto",
         show_progress: bool = False,
     ) -> None:
         if precision not in PRECISIONS:
@@ -100,8 +106,13 @@ class Encoder:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
-        """Encode queries; returns a ``(len(queries), dim)`` float32 array with unit rows."""
-        with self._autocast():
+        """Encode queries; returns a ``(len(queries), dim)`` float32 array with unit rows.
+
+        Up to :data:`SINGLE_THREAD_MAX_QUERIES` queries on a CPU are encoded on one torch
+        thread (see there).
+        """
+        few_on_cpu = self.model.device.type == "cpu" and len(queries) <= SINGLE_THREAD_MAX_QUERIES
+        with self._autocast(), _single_thread(few_on_cpu):
             vectors = self.model.encode_query(
                 list(queries),
                 batch_size=self.batch_size,
@@ -133,6 +144,23 @@ class Encoder:
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         with torch.autocast(device_type=self.model.device.type, dtype=dtype):
             yield
+
+
+@contextlib.contextmanager
+def _single_thread(enabled: bool) -> Iterator[None]:
+    # NOTE: torch's thread count is process-wide, so a document encoding that runs in
+    # another Python thread at the same moment also runs on one thread.
+    if not enabled:
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _resolve_precision(precision: str, device_type: str) -> str:

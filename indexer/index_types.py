@@ -2,8 +2,8 @@
 their search-time parameters.
 
 ``--index-type`` takes ``flat`` (exact search), ``hnsw`` (a graph, FAISS ``IndexHNSWFlat``),
-``ivfpq`` (inverted lists of product-quantized codes whose candidates are re-scored from
-8-bit scalar-quantized vectors), ``auto`` (exact up to :data:`AUTO_EXACT_MAX_PASSAGES`
+``ivfpq`` (inverted lists of 4-bit product-quantized codes whose candidates are re-scored
+from 8-bit scalar-quantized vectors), ``auto`` (exact up to :data:`AUTO_EXACT_MAX_PASSAGES`
 passages, ``hnsw`` above), or any FAISS factory string such as ``"IVF1024,SQ8"``.
 
 Search-time parameters use the names of ``faiss.ParameterSpace``: ``efSearch`` for HNSW,
@@ -124,29 +124,30 @@ def ivf_list_count(num_vectors: int) -> int:
 
 
 def _ivfpq_spec(requested: str, num_vectors: int, dim: int) -> IndexSpec:
-    # An 8-bit quantizer has 256 centroids and FAISS wants 39 training points per centroid;
-    # smaller sets get 4-bit codes (16 centroids).
+    # 4-bit codes (16 centroids per subquantizer) use FAISS's fast-scan kernels and train
+    # in seconds, where 8-bit codes took minutes per 10,000 training vectors here. FAISS
+    # wants 39 training points per centroid.
     if num_vectors < 39 * 16:
         raise IndexTypeError(
             f"index type {requested!r} needs at least {39 * 16} passages to train its quantizers, "
             f"got {num_vectors}; use --index-type flat"
         )
-    bits = 8 if num_vectors >= 39 * 256 else 4
     subquantizers = _subquantizer_count(dim)
     lists = ivf_list_count(num_vectors)
     return IndexSpec(
         requested=requested,
-        factory=f"IVF{lists},PQ{subquantizers}x{bits},Refine(SQ8)",
+        factory=f"IVF{lists},PQ{subquantizers}x4fs,Refine(SQ8)",
         search_params={"nprobe": min(IVF_NPROBE, lists), "k_factor_rf": REFINE_K_FACTOR},
     )
 
 
 def _subquantizer_count(dim: int) -> int:
-    # The largest divisor of dim that leaves at least PQ_DIMS_PER_SUBQUANTIZER dimensions each.
+    # The largest even divisor of dim that leaves at least PQ_DIMS_PER_SUBQUANTIZER
+    # dimensions each; fast-scan codes pack two 4-bit subquantizers per byte.
     for count in range(max(dim // PQ_DIMS_PER_SUBQUANTIZER, 1), 0, -1):
-        if dim % count == 0:
+        if dim % count == 0 and count % 2 == 0:
             return count
-    return 1
+    raise IndexTypeError(f"index type ivfpq needs an even vector dimension, got {dim}; use --index-type hnsw")
 
 
 def create_index(spec: IndexSpec, vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:

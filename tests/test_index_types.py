@@ -161,9 +161,10 @@ def test_auto_switches_to_approximate_above_limit():
 
 def test_ivfpq_spec_sizes_itself():
     spec = resolve_index_spec("ivfpq", 1_000_000, 384)
-    assert spec.factory == "IVF4096,PQ96x8,Refine(SQ8)"
+    assert spec.factory == "IVF4096,PQ96x4fs,Refine(SQ8)"
     small = resolve_index_spec("ivfpq", 2_000, 384)
-    assert small.factory == "IVF32,PQ96x4,Refine(SQ8)"
+    assert small.factory == "IVF32,PQ96x4fs,Refine(SQ8)"
+    assert resolve_index_spec("ivfpq", 2_000, 30).factory == "IVF32,PQ6x4fs,Refine(SQ8)"
 
 
 def test_ivf_list_count_keeps_39_points_per_list():

@@ -49,10 +49,10 @@ def index_command(
     precision: Annotated[
         str,
         typer.Option(
-            help="Encoder arithmetic: fp32, bf16, fp16, or auto (fp16 on CUDA, bf16 on CPUs with "
-            "native bf16 instructions, else fp32)."
+            help="Encoder arithmetic: auto (fp16 on CUDA, bf16 on CPUs with native bf16 instructions, "
+            "else fp32), or fp32, bf16, fp16; fp32 forces full precision."
         ),
-    ] = "fp32",
+    ] = "auto",
     require_abstract: Annotated[
         bool, typer.Option(help="Skip PubMed records without an abstract instead of indexing their title.")
     ] = False,
