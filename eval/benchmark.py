@@ -49,7 +49,6 @@ QUALITY_HEADING = "Retrieval quality"
 TUNING_HEADING = "Retrieval tuning (SciFact train split)"
 DEFAULT_DATA = Path("../shared/data")
 DEFAULT_OUT = Path("docs/BENCHMARKS.md")
-DEFAULT_PRECISION = "fp32"
 
 
 @dataclass(frozen=True)
@@ -59,18 +58,31 @@ class CollectionResult:
     collection: BenchmarkCollection
     num_documents: int
     num_passages: int
+    query_precision: str
     index_seconds: float | None
     search_seconds: Mapping[str, float]
     results: Mapping[str, EvaluationResult]
 
 
 def benchmark_collection(
-    collection: BenchmarkCollection, index_dir: Path, *, encoder: Encoder, show_progress: bool = False
+    collection: BenchmarkCollection,
+    index_dir: Path,
+    *,
+    encoder: Encoder,
+    query_encoder: Encoder | None = None,
+    show_progress: bool = False,
 ) -> CollectionResult:
     """Index ``collection`` (or reuse the cache at ``index_dir``), then search and evaluate each mode.
 
-    The index is searched as ``medsearch query`` searches it: loaded with :meth:`Index.load`
-    and its default query encoder, for the top :data:`TOP_K` hits per query.
+    Args:
+        collection: the corpus, queries and qrels.
+        index_dir: the cached index directory.
+        encoder: the encoder that indexes the documents.
+        query_encoder: the encoder of the queries; ``None`` lets :meth:`Index.load` load its
+            default one, as ``medsearch query`` does.
+        show_progress: show progress bars.
+
+    Each mode retrieves the top :data:`TOP_K` hits per query.
 
     Raises:
         MedsearchError: a file of the collection is missing or malformed.
@@ -83,7 +95,7 @@ def benchmark_collection(
     built = ensure_index(documents, index_dir, encoder=encoder, show_progress=show_progress)
     index_seconds = time.perf_counter() - started if built else None
 
-    index = Index.load(index_dir)
+    index = Index.load(index_dir, encoder=query_encoder)
     results: dict[str, EvaluationResult] = {}
     search_seconds: dict[str, float] = {}
     for mode in BENCHMARK_MODES:
@@ -97,6 +109,7 @@ def benchmark_collection(
         collection=collection,
         num_documents=len(index),
         num_passages=index.dense.num_passages,
+        query_precision=index.encoder.precision,
         index_seconds=index_seconds,
         search_seconds=search_seconds,
         results=results,
@@ -126,7 +139,8 @@ def quality_section(results: Sequence[CollectionResult], *, command: str, precis
         searched = ", ".join(f"{mode} {seconds:.1f} s" for mode, seconds in outcome.search_seconds.items())
         details.append(
             f"- **{outcome.collection.name}**: {outcome.num_documents:,} documents as "
-            f"{outcome.num_passages:,} passages ({built}); search of all queries: {searched}. "
+            f"{outcome.num_passages:,} passages ({built}); queries encoded at {outcome.query_precision}; "
+            f"search of all queries: {searched}. "
             f"Files: `{outcome.collection.corpus_path.name}`, `{outcome.collection.queries_path.name}`"
             f"{_split_note(outcome.collection)}, `{outcome.collection.qrels_path.name}`. "
             f"{outcome.collection.note.capitalize()}."
@@ -217,13 +231,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_benchmark(args: argparse.Namespace, command: str) -> None:
-    encoder = Encoder(precision=args.precision)
+    encoder = _encoder(args.precision)
+    query_encoder = None if args.query_precision is None else Encoder(precision=args.query_precision)
     outcomes = []
     with _cache_directory(args.index_cache) as cache:
         for name in args.collections:
             collection = COLLECTIONS[name](args.data)
             index_dir = cache / f"{name}-{encoder.precision}"
-            outcomes.append(benchmark_collection(collection, index_dir, encoder=encoder, show_progress=args.progress))
+            outcome = benchmark_collection(
+                collection, index_dir, encoder=encoder, query_encoder=query_encoder, show_progress=args.progress
+            )
+            outcomes.append(outcome)
 
     table = {
         f"{outcome.collection.name} {mode}": result
@@ -238,7 +256,7 @@ def _run_benchmark(args: argparse.Namespace, command: str) -> None:
 
 def _run_tuning(args: argparse.Namespace, command: str) -> None:
     collection = scifact(args.data, split="train")
-    encoder = Encoder(precision=args.precision)
+    encoder = _encoder(args.precision)
     with _cache_directory(args.index_cache) as cache:
         index_dir = cache / f"scifact-{encoder.precision}"
         ensure_index(collection.documents(), index_dir, encoder=encoder, show_progress=args.progress)
@@ -290,8 +308,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
-        default=DEFAULT_PRECISION,
-        help=f"Encoder arithmetic for indexing. Default: {DEFAULT_PRECISION}, as build_index.",
+        default=None,
+        help="Encoder arithmetic for indexing. Default: the Encoder default that build_index uses.",
+    )
+    parser.add_argument(
+        "--query-precision",
+        choices=PRECISIONS,
+        default=None,
+        help="Encoder arithmetic for the queries. Default: that of the encoder Index.load loads.",
     )
     parser.add_argument("--progress", action="store_true", help="Show progress bars.")
     parser.add_argument("--verbose", "-v", action="store_true", help="Log debug messages.")
@@ -317,6 +341,10 @@ def _cache_directory(path: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="medsearch-benchmark-") as temporary:
         yield Path(temporary)
+
+
+def _encoder(precision: str | None) -> Encoder:
+    return Encoder() if precision is None else Encoder(precision=precision)
 
 
 def _provenance(command: str) -> str:

@@ -77,7 +77,7 @@ def build_index(
         out_dir: target directory; it must not exist, be empty, or hold a medsearch
             index that ``overwrite`` allows to be replaced.
         encoder: the bi-encoder; ``None`` loads the bundled all-MiniLM-L6-v2.
-        bm25_config: BM25 parameters (defaults: Lucene variant, k1=0.9, b=0.4).
+        bm25_config: BM25 parameters (defaults: Lucene variant, k1=1.2, b=0.5).
         passage_config: passage cutting; the default budget is the encoder's max_seq_length.
         overwrite: replace an existing index at ``out_dir``.
         inputs: descriptions of the input files (path, checksum) recorded in the manifest.
