@@ -2,8 +2,11 @@
 
 Run from the repository root::
 
-    python -m medsearch.eval.benchmark [--data ../shared/data] [--out docs/BENCHMARKS.md] [--index-cache DIR]
-    python -m medsearch.eval.benchmark tune [--data ../shared/data] [--out docs/BENCHMARKS.md] [--index-cache DIR]
+    python -m medsearch.eval.benchmark [--data DIR] [--out docs/BENCHMARKS.md] [--index-cache DIR]
+    python -m medsearch.eval.benchmark tune [--data DIR] [--out docs/BENCHMARKS.md] [--index-cache DIR]
+
+``--data`` is the directory with ``scifact/`` and ``nfcorpus/`` (see
+:mod:`medsearch.eval.benchmark_data` for the files).
 
 ``run`` (the default) indexes each collection's corpus with the library defaults, or reuses
 a cached index (see :mod:`medsearch.eval.index_cache`). It then searches every test query in
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import shlex
 import sys
 import tempfile
@@ -58,6 +62,7 @@ class CollectionResult:
     collection: BenchmarkCollection
     num_documents: int
     num_passages: int
+    num_queries: int
     query_precision: str
     index_seconds: float | None
     search_seconds: Mapping[str, float]
@@ -109,6 +114,7 @@ def benchmark_collection(
         collection=collection,
         num_documents=len(index),
         num_passages=index.dense.num_passages,
+        num_queries=len(queries),
         query_precision=index.encoder.precision,
         index_seconds=index_seconds,
         search_seconds=search_seconds,
@@ -139,11 +145,12 @@ def quality_section(results: Sequence[CollectionResult], *, command: str, precis
         searched = ", ".join(f"{mode} {seconds:.1f} s" for mode, seconds in outcome.search_seconds.items())
         details.append(
             f"- **{outcome.collection.name}**: {outcome.num_documents:,} documents as "
-            f"{outcome.num_passages:,} passages ({built}); queries encoded at {outcome.query_precision}; "
-            f"search of all queries: {searched}. "
+            f"{outcome.num_passages:,} passages ({built}); {outcome.num_queries} queries read, "
+            f"{_evaluated(outcome)} with judgments evaluated; queries encoded at {outcome.query_precision}; "
+            f"wall-clock search of all queries: {searched}. "
             f"Files: `{outcome.collection.corpus_path.name}`, `{outcome.collection.queries_path.name}`"
             f"{_split_note(outcome.collection)}, `{outcome.collection.qrels_path.name}`. "
-            f"{outcome.collection.note.capitalize()}."
+            f"{outcome.collection.note[0].upper()}{outcome.collection.note[1:]}."
         )
 
     return "\n".join(
@@ -283,6 +290,7 @@ def _parser() -> argparse.ArgumentParser:
         "settings on the SciFact train split (tune).",
     )
     parser.add_argument("command", nargs="?", choices=("run", "tune"), default="run", help="Default: run.")
+
     parser.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help=f"Directory with scifact/ and nfcorpus/. Default: {DEFAULT_DATA}."
     )
@@ -293,6 +301,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"Markdown file whose section is rewritten. Default: {DEFAULT_OUT}.",
     )
     parser.add_argument("--no-out", dest="out", action="store_const", const=None, help="Only print the results.")
+
     parser.add_argument(
         "--index-cache",
         type=Path,
@@ -305,6 +314,7 @@ def _parser() -> argparse.ArgumentParser:
         default=list(COLLECTIONS),
         help=f"Comma-separated collections to run. Default: {','.join(COLLECTIONS)}.",
     )
+
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
@@ -349,7 +359,15 @@ def _encoder(precision: str | None) -> Encoder:
 
 def _provenance(command: str) -> str:
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    return f"Command: `{command}`  \nDate: {date}; machine: {cpu_description()}  \nVersions: {package_versions()}"
+    load = f", 1-minute load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    return (
+        f"Command: `{command}`  \nDate: {date}; machine: {cpu_description()}{load}  \n"
+        f"Versions: {package_versions()}"
+    )
+
+
+def _evaluated(outcome: CollectionResult) -> int:
+    return next(iter(outcome.results.values())).num_queries
 
 
 def _split_note(collection: BenchmarkCollection) -> str:

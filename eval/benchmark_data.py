@@ -108,8 +108,8 @@ def nfcorpus(data_dir: str | Path) -> BenchmarkCollection:
             split=None,
             note=(
                 "original release: the documents are already lower-cased, with stop words, "
-                "numbers and punctuation removed; queries are test.titles.queries; "
-                "qrels test.2-1-0.qrel (grade 2 direct, 1 indirect link)"
+                "numbers and punctuation removed. The queries are the NutritionFacts page titles. "
+                "Qrels grades: 2 for a direct link, 1 for an indirect one"
             ),
             read_corpus=read_nfcorpus_docs,
         )
