@@ -1,4 +1,8 @@
-"""The document store: every document's fields in one Parquet file, in index row order."""
+"""The document store: every document's fields in one Parquet file, in index row order.
+
+Data pages carry a CRC-32 checksum (Parquet ``write_page_checksum``), which the loader
+verifies, so a damaged page raises instead of giving altered text.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medsearch.data.document import Document
+from medsearch.errors import IndexFileError
+from medsearch.indexer.manifest import rebuild_hint
 
 DOCUMENTS_FILENAME = "documents.parquet"
 
@@ -33,7 +39,7 @@ def write_documents(documents: Sequence[Document], directory: Path) -> None:
     columns["mesh_terms"] = [list(doc.mesh_terms) for doc in documents]
     columns["publication_types"] = [list(doc.publication_types) for doc in documents]
     table = pa.Table.from_pydict(columns, schema=SCHEMA)
-    pq.write_table(table, directory / DOCUMENTS_FILENAME, compression="zstd")
+    pq.write_table(table, directory / DOCUMENTS_FILENAME, compression="zstd", write_page_checksum=True)
 
 
 class DocumentStore:
@@ -46,8 +52,26 @@ class DocumentStore:
 
     @classmethod
     def load(cls, directory: Path) -> DocumentStore:
-        """Open ``directory/documents.parquet`` memory-mapped."""
-        return cls(pq.read_table(directory / DOCUMENTS_FILENAME, memory_map=True))
+        """Open ``directory/documents.parquet`` memory-mapped.
+
+        Raises:
+            IndexFileError: the file cannot be read, fails its page checksums, has another
+                schema, or contains a null or repeated ``doc_id``.
+        """
+        path = directory / DOCUMENTS_FILENAME
+        try:
+            table = pq.read_table(path, memory_map=True, page_checksum_verification=True)
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
+            raise IndexFileError(f"index file {path} is damaged ({error}); {rebuild_hint(directory)}") from None
+        if not table.schema.equals(SCHEMA):
+            raise IndexFileError(
+                f"index file {path} has the columns {table.schema.names} with other types than expected "
+                f"({SCHEMA.names}); {rebuild_hint(directory)}"
+            )
+        store = cls(table)
+        if len(store._rows) != len(store.doc_ids) or None in store._rows:
+            raise IndexFileError(f"index file {path} has a null or repeated doc_id; {rebuild_hint(directory)}")
+        return store
 
     def __len__(self) -> int:
         return len(self.doc_ids)

@@ -11,10 +11,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from medsearch.errors import MedsearchError
-from medsearch.indexer.bm25 import BM25Config, BM25Index
+from medsearch.indexer.bm25 import BM25Index
 from medsearch.indexer.dense import DenseIndex
 from medsearch.indexer.encoder import Encoder
 from medsearch.indexer.faiss_gpu import resolve_index_device
+from medsearch.indexer.load import load_index_files
 from medsearch.indexer.manifest import Manifest
 from medsearch.indexer.store import DocumentStore
 from medsearch.retriever.fusion import DEFAULT_RRF_K, RankedList, convex_fusion, reciprocal_rank_fusion
@@ -116,6 +117,7 @@ class Index:
         encoder: Encoder | None = None,
         device: str | None = None,
         hybrid: HybridConfig | None = None,
+        verify: bool = False,
         search_params: dict[str, float] | None = None,
         index_device: str = "auto",
     ) -> Index:
@@ -126,6 +128,8 @@ class Index:
             encoder: an already loaded encoder; it must be the one the index was built with.
             device: device for the encoder loaded on first use (``"cpu"``, ``"cuda"``).
             hybrid: fusion settings for hybrid mode.
+            verify: also compare the SHA-256 of every file with the manifest, which reads
+                the whole index; without it, sizes and structure are checked.
             search_params: FAISS search-time parameters (``efSearch``, ``nprobe``,
                 ``k_factor_rf``) that override those recorded at build time.
             index_device: where the FAISS index searches: ``"cpu"``, ``"cuda"``, or
@@ -134,30 +138,19 @@ class Index:
         Raises:
             IndexNotFoundError: no index at ``path``.
             IndexMismatchError: another format version, or ``encoder`` differs from the index's.
-            IndexFileError: a file of the index is missing or damaged.
+            IndexFileError: a file of the index is missing or damaged; the message names it.
             IndexTypeError: a search parameter does not apply to the index type.
             FaissGpuError: ``index_device`` is ``"cuda"`` but faiss cannot search on a GPU.
         """
         path = Path(path)
-        manifest = Manifest.read(path)
+        files = load_index_files(path, verify=verify)
         if encoder is not None:
-            manifest.check_encoder(encoder.name)
-        documents = DocumentStore.load(path)
-        bm25 = BM25Index.load(path, _bm25_config(manifest))
-        dense = DenseIndex.load(
-            path,
-            manifest.dense["index_type"],
-            search_params={**manifest.dense.get("search_params", {}), **(search_params or {})},
-            requested_type=manifest.dense.get("requested_type"),
-        )
+            files.manifest.check_encoder(encoder.name)
+        dense = files.dense
+        dense.set_search_params({**files.manifest.dense.get("search_params", {}), **(search_params or {})})
         if resolve_index_device(index_device, device) == "cuda":
             dense = dense.to_gpu()
-        if len(documents) != manifest.counts["documents"] or bm25.num_docs != len(documents):
-            raise MedsearchError(
-                f"index {path} is inconsistent: {len(documents)} stored documents, {bm25.num_docs} in BM25, "
-                f"{manifest.counts['documents']} in the manifest; rebuild it with `medsearch index`"
-            )
-        return cls(path, manifest, documents, bm25, dense, encoder=encoder, device=device, hybrid=hybrid)
+        return cls(path, files.manifest, files.documents, files.bm25, dense, encoder=encoder, device=device, hybrid=hybrid)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -258,11 +251,6 @@ class Index:
         return hits
 
 
-def _bm25_config(manifest: Manifest) -> BM25Config:
-    settings = manifest.bm25
-    return BM25Config(k1=settings["k1"], b=settings["b"], method=settings["method"])
-
-
 def _check_arguments(queries: Sequence[str], k: int, mode: str) -> None:
     if mode not in MODES:
         raise MedsearchError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -273,3 +261,12 @@ def _check_arguments(queries: Sequence[str], k: int, mode: str) -> None:
             raise MedsearchError(
                 f"query {position + 1} is empty; give a question or keywords to search for"
             )
+        try:
+            query.encode("utf-8")
+        except UnicodeEncodeError as error:
+            # Python decodes undecodable command-line bytes to lone surrogates, which the
+            # encoder's tokenizer rejects with a TypeError.
+            raise MedsearchError(
+                f"query {position + 1} is not valid Unicode text ({query[error.start]!r} at character "
+                f"{error.start}, often a byte that is not UTF-8); pass the query as UTF-8 text"
+            ) from None
