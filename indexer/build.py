@@ -1,37 +1,40 @@
 """Build an index directory from documents: store, BM25, passage vectors, manifest.
 
-The index is written into a temporary sibling directory and renamed into place only when
-complete, so an interrupted or failed build never leaves a partial index at the target,
-and a previous index at the target stays readable until the new one replaces it.
+The index is written into a working directory beside the target and moved into place
+only when complete (see :mod:`medsearch.indexer.swap`). An interrupted or failed build
+therefore never leaves a partial index at the target, and a previous index at the target
+stays readable until the new one replaces it. Finished encoding chunks are saved as the build
+goes, so that a killed build can resume (see :mod:`medsearch.indexer.checkpoint`). One
+writer at a time holds the index's lock (see :mod:`medsearch.indexer.lock`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from medsearch.data.document import Document
 from medsearch.errors import MedsearchError
 from medsearch.indexer.bm25 import BM25Config, BM25Index
+from medsearch.indexer.checkpoint import Checkpoint, documents_digest, work_directory
 from medsearch.indexer.dense import DenseIndex
 from medsearch.indexer.encoder import Encoder
+from medsearch.indexer.lock import IndexLock
 from medsearch.indexer.manifest import MANIFEST_FILENAME, Manifest
-from medsearch.indexer.passages import PassageConfig, split_passages
+from medsearch.indexer.passage_vectors import ENCODE_CHUNK_DOCS, encode_passages, num_chunks
+from medsearch.indexer.passages import PassageConfig
 from medsearch.indexer.store import write_documents
+from medsearch.indexer.swap import replace_directory
+from medsearch.indexer.tokenizer import BiomedicalTokenizer
 
 logger = logging.getLogger(__name__)
-
-# Documents encoded per step; large enough that sentence-transformers' length sorting
-# removes most padding, small enough that the progress bar moves every few seconds.
-ENCODE_CHUNK_DOCS = 256
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def build_index(
     overwrite: bool = False,
     inputs: Sequence[dict[str, object]] = (),
     show_progress: bool = False,
+    resume: bool | None = None,
+    chunk_docs: int = ENCODE_CHUNK_DOCS,
     index_type: str = "auto",
 ) -> BuildSummary:
     """Index ``documents`` into the directory ``out_dir``.
@@ -82,12 +87,19 @@ def build_index(
         overwrite: replace an existing index at ``out_dir``.
         inputs: descriptions of the input files (path, checksum) recorded in the manifest.
         show_progress: show a progress bar while encoding.
+        resume: continue an unfinished build of ``out_dir`` that a killed or failed run
+            left, without encoding its finished chunks again. That build must have had the
+            same documents, encoder, passage settings and ``chunk_docs``. ``False`` discards an
+            unfinished build; ``None`` raises if one with finished chunks exists.
+        chunk_docs: documents encoded, and saved for ``resume``, per chunk.
         index_type: the FAISS index of the passage vectors: ``"auto"``, ``"flat"``,
             ``"hnsw"``, ``"ivfpq"`` or a FAISS factory string (see
             :mod:`medsearch.indexer.index_types`).
 
     Raises:
-        MedsearchError: no documents, or ``out_dir`` cannot be used.
+        MedsearchError: no documents, ``out_dir`` cannot be used, or an unfinished build
+            conflicts with ``resume`` (see :meth:`Checkpoint.open`).
+        IndexLockedError: another process is building or updating ``out_dir``.
     """
     started = time.perf_counter()
     target = Path(out_dir)
@@ -100,38 +112,52 @@ def build_index(
     bm25_config = bm25_config or BM25Config()
     passage_config = passage_config or PassageConfig()
     max_tokens = passage_config.max_tokens or encoder.max_seq_length
+    passage_settings = {**asdict(passage_config), "max_tokens": max_tokens}
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        write_documents(docs, staging)
-        logger.info("Building the BM25 index over %d documents", len(docs))
-        bm25 = BM25Index.build([doc.text for doc in docs], config=bm25_config, show_progress=False)
-        bm25.save(staging)
-        dense = _encode_passages(docs, encoder, max_tokens, passage_config.overlap_sentences, show_progress, index_type)
-        dense.save(staging)
-        manifest = Manifest(
-            medsearch_version=_version(),
-            encoder={
-                "name": encoder.name,
-                "dim": encoder.dim,
-                "max_seq_length": encoder.max_seq_length,
-                "precision": encoder.precision,
-            },
-            passages={**asdict(passage_config), "max_tokens": max_tokens},
-            bm25=bm25.manifest_entry(),
-            dense=dense.manifest_entry(),
-            counts={"documents": len(docs), "passages": dense.num_passages},
-            inputs=list(inputs),
+    with IndexLock(target):
+        # Checked again under the lock: another writer may have finished in the meantime.
+        _check_target(target, overwrite)
+        chunks = num_chunks(len(docs), chunk_docs)
+        key = {
+            "documents_sha256": documents_digest(docs),
+            "documents": len(docs),
+            "encoder": encoder_settings(encoder),
+            "passages": passage_settings,
+            "chunk_docs": chunk_docs,
+            "chunks": chunks,
+            "medsearch_version": _version(),
+        }
+        checkpoint = Checkpoint.open(
+            work_directory(target), key, num_chunks=chunks, dim=encoder.dim, resume=resume
         )
-        manifest.write(staging)
-        _replace_directory(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        completed = False
+        try:
+            vectors, passage_docs = encode_passages(
+                docs,
+                encoder,
+                max_tokens=max_tokens,
+                overlap_sentences=passage_config.overlap_sentences,
+                chunk_docs=chunk_docs,
+                checkpoint=checkpoint,
+                show_progress=show_progress,
+            )
+            dense = DenseIndex.build(vectors, passage_docs, index_type=index_type)
+            write_index_files(
+                checkpoint.index_directory,
+                docs,
+                dense,
+                encoder=encoder_settings(encoder),
+                passages=passage_settings,
+                bm25_config=bm25_config,
+                inputs=list(inputs),
+            )
+            replace_directory(checkpoint.index_directory, target)
+            completed = True
+        finally:
+            _finish_work_directory(checkpoint, completed)
 
-    size = sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
+    size = directory_size(target)
     summary = BuildSummary(
         path=target,
         documents=len(docs),
@@ -146,28 +172,78 @@ def build_index(
     return summary
 
 
-def _encode_passages(
-    docs: Sequence[Document], encoder: Encoder, max_tokens: int, overlap: int, show_progress: bool, index_type: str
-) -> DenseIndex:
-    vectors: list[np.ndarray] = []
-    passage_docs: list[np.ndarray] = []
-    with tqdm(total=len(docs), desc="Encoding", unit="doc", disable=not show_progress) as bar:
-        for start in range(0, len(docs), ENCODE_CHUNK_DOCS):
-            chunk = docs[start : start + ENCODE_CHUNK_DOCS]
-            texts: list[str] = []
-            for offset, doc in enumerate(chunk):
-                passages = split_passages(
-                    doc.title,
-                    doc.abstract,
-                    max_tokens=max_tokens,
-                    count_tokens=encoder.count_tokens,
-                    overlap_sentences=overlap,
-                )
-                texts.extend(passages)
-                passage_docs.append(np.full(len(passages), start + offset, dtype=np.int64))
-            vectors.append(encoder.encode_documents(texts))
-            bar.update(len(chunk))
-    return DenseIndex.build(np.concatenate(vectors), np.concatenate(passage_docs), index_type=index_type)
+def write_index_files(
+    directory: Path,
+    documents: Sequence[Document],
+    dense: DenseIndex,
+    *,
+    encoder: dict[str, Any],
+    passages: dict[str, Any],
+    bm25_config: BM25Config,
+    inputs: list[dict[str, Any]],
+    tokenizer: BiomedicalTokenizer | None = None,
+) -> Manifest:
+    """Write the store, a new BM25 index, ``dense`` and the manifest into ``directory``.
+
+    Args:
+        directory: created if missing; existing files in it are overwritten.
+        documents: row ``i`` of every part of the index is ``documents[i]``.
+        dense: the passage vectors, with document rows into ``documents``.
+        encoder, passages: the encoder and passage settings recorded in the manifest.
+        bm25_config: BM25 parameters.
+        inputs: the applied input files recorded in the manifest.
+        tokenizer: the BM25 tokenizer; ``None`` uses the default one.
+
+    Returns:
+        The manifest written, with the size and SHA-256 of every file.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    write_documents(documents, directory)
+    logger.info("Building the BM25 index over %d documents", len(documents))
+    bm25 = BM25Index.build(
+        [doc.text for doc in documents], config=bm25_config, tokenizer=tokenizer, show_progress=False
+    )
+    bm25.save(directory)
+    dense.save(directory)
+    manifest = Manifest(
+        medsearch_version=_version(),
+        encoder=encoder,
+        passages=passages,
+        bm25=bm25.manifest_entry(),
+        dense=dense.manifest_entry(),
+        counts={"documents": len(documents), "passages": dense.num_passages},
+        inputs=inputs,
+    )
+    manifest.write(directory)
+    return manifest
+
+
+def encoder_settings(encoder: Encoder) -> dict[str, Any]:
+    """Return the encoder settings that the manifest records and that decide its vectors."""
+    return {
+        "name": encoder.name,
+        "dim": encoder.dim,
+        "max_seq_length": encoder.max_seq_length,
+        "precision": encoder.precision,
+    }
+
+
+def directory_size(directory: Path) -> int:
+    """Return the bytes of all files under ``directory``."""
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
+def _finish_work_directory(checkpoint: Checkpoint, completed: bool) -> None:
+    saved = len(checkpoint.finished_chunks())
+    if completed or saved == 0:
+        shutil.rmtree(checkpoint.directory, ignore_errors=True)
+        return
+    shutil.rmtree(checkpoint.index_directory, ignore_errors=True)
+    logger.warning(
+        "The build stopped with %d of %d chunks encoded; they are kept in %s. "
+        "Run the same command with --resume to continue from there",
+        saved, checkpoint.num_chunks, checkpoint.directory,
+    )
 
 
 def _check_target(target: Path, overwrite: bool) -> None:
@@ -182,17 +258,6 @@ def _check_target(target: Path, overwrite: bool) -> None:
         )
     if not overwrite:
         raise MedsearchError(f"an index already exists at {target}; pass --overwrite to replace it")
-
-
-def _replace_directory(staging: Path, target: Path) -> None:
-    if not target.exists():
-        staging.rename(target)
-        return
-    retired = target.parent / f".{target.name}.old-{os.getpid()}"
-    shutil.rmtree(retired, ignore_errors=True)
-    target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _version() -> str:

@@ -1,21 +1,24 @@
-"""``medsearch index``: build an index from corpus files or the bundled SciFact corpus."""
+"""``medsearch index``: build an index from corpus files or the bundled SciFact corpus, or update one."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from medsearch.cli.app import app, configure_logging, handle_errors
 from medsearch.cli.defaults import INDEX_HELP, default_index_path
-from medsearch.data import Document, ReadStats, bundled_corpus_path, read_documents
+from medsearch.data import bundled_corpus_path
+from medsearch.errors import MedsearchError
 from medsearch.indexer import BM25Config, Encoder, PassageConfig, build_index
+from medsearch.indexer.changes import CorpusFile, apply_changes, read_corpus_file
 from medsearch.indexer.index_types import AUTO_EXACT_MAX_PASSAGES
-from medsearch.indexer.manifest import sha256_file
+from medsearch.indexer.manifest import Manifest, sha256_file
+from medsearch.indexer.passage_vectors import ENCODE_CHUNK_DOCS
+from medsearch.indexer.update import UpdateSummary, applied_input, update_index
 
 logger = logging.getLogger("medsearch.cli")
 
@@ -50,7 +53,8 @@ def index_command(
         str,
         typer.Option(
             help="Encoder arithmetic: auto (fp16 on CUDA, bf16 on CPUs with native bf16 instructions, "
-            "else fp32), or fp32, bf16, fp16; fp32 forces full precision."
+            "else fp32), or fp32, bf16, fp16; fp32 forces full precision. --update uses the index's "
+            "precision instead."
         ),
     ] = "auto",
     require_abstract: Annotated[
@@ -81,25 +85,64 @@ def index_command(
         ),
     ] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing index at --out.")] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            help="Apply CORPUS to the existing index at --out instead of building a new one: add new "
+            "documents, replace those whose id exists (the newest version wins), and delete the PMIDs "
+            "of PubMed DeleteCitation blocks. Files applied before (same SHA-256) are skipped. Only new "
+            "and changed documents are encoded, with the index's model and precision."
+        ),
+    ] = False,
+    resume: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--resume/--no-resume",
+            help="--resume continues a build of --out that was killed or failed, without encoding "
+            "its finished chunks again (same CORPUS and options needed); --no-resume discards it. "
+            "Default: stop with an error if such a build exists.",
+            show_default=False,
+        ),
+    ] = None,
+    chunk_docs: Annotated[
+        int, typer.Option(min=1, hidden=True, help="Documents encoded, and saved for --resume, per chunk.")
+    ] = ENCODE_CHUNK_DOCS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar while encoding.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    """Build an index: documents in Parquet, BM25, and passage vectors in FAISS."""
+    """Build an index: documents in Parquet, BM25, and passage vectors in FAISS; or update one."""
     configure_logging(verbose)
     target = out or default_index_path()
+    reader_options = {
+        "id_field": id_field,
+        "title_field": title_field,
+        "text_field": text_field,
+        "require_abstract": require_abstract,
+    }
+    if update:
+        if not corpus:
+            raise MedsearchError("--update needs the corpus files to apply, such as PubMed update files")
+        if overwrite or resume is not None:
+            raise MedsearchError("--update cannot be combined with --overwrite, --resume or --no-resume")
+        _update(
+            target,
+            corpus,
+            reader_options,
+            model=model,
+            device=device,
+            batch_size=batch_size,
+            chunk_docs=chunk_docs,
+            progress=progress,
+        )
+        return
+
     paths = list(corpus) if corpus else [bundled_corpus_path()]
     if not corpus:
         logger.info("No corpus given: indexing the bundled SciFact corpus (%s)", paths[0].name)
 
     started = time.perf_counter()
-    options = {"id_field": id_field, "title_field": title_field, "text_field": text_field}
-    inputs = [{"path": str(path), "sha256": sha256_file(path)} for path in _existing(paths)]
-    stats = [ReadStats(path=str(path)) for path in paths]
-    documents = list(_read_all(paths, stats, require_abstract=require_abstract, **options))
-    for stat in stats:
-        logger.info(
-            "Read %s: %d documents (%d without an abstract)", stat.path, stat.documents, stat.without_abstract
-        )
+    files = [read_corpus_file(path, **reader_options) for path in paths]
+    documents = apply_changes([], files).documents
 
     encoder = Encoder(model, device=device, batch_size=batch_size, precision=precision)
     summary = build_index(
@@ -109,8 +152,10 @@ def index_command(
         bm25_config=BM25Config(k1=bm25_k1, b=bm25_b),
         passage_config=PassageConfig(max_tokens=max_passage_tokens, overlap_sentences=overlap_sentences),
         overwrite=overwrite,
-        inputs=[{**entry, "documents": stat.documents} for entry, stat in zip(inputs, stats)],
+        inputs=[corpus_file.manifest_entry() for corpus_file in files],
         show_progress=progress,
+        resume=resume,
+        chunk_docs=chunk_docs,
         index_type=index_type,
     )
     seconds = time.perf_counter() - started
@@ -121,12 +166,48 @@ def index_command(
     )
 
 
-def _existing(paths: list[Path]) -> list[Path]:
-    from medsearch.data.input_file import check_input_path
+def _update(
+    target: Path,
+    paths: list[Path],
+    reader_options: dict[str, Any],
+    *,
+    model: str | None,
+    device: str | None,
+    batch_size: int,
+    chunk_docs: int,
+    progress: bool,
+) -> None:
+    manifest = Manifest.read(target)
+    files: list[CorpusFile] = []
+    for path in paths:
+        digest = sha256_file(path) if path.is_file() else None
+        entry = applied_input(manifest, digest) if digest else None
+        if entry is not None:
+            when = f" on {entry['applied']}" if entry.get("applied") else ""
+            typer.echo(f"Skipped {path}: a file with the same SHA-256 was already applied to {target}{when}")
+            continue
+        files.append(read_corpus_file(path, sha256=digest, **reader_options))
+    if not files:
+        typer.echo(f"Nothing to update: every input file was applied to {target} before; the index is unchanged")
+        return
 
-    return [check_input_path(path) for path in paths]
+    encoder = Encoder(
+        model or manifest.encoder["name"],
+        device=device,
+        batch_size=batch_size,
+        precision=manifest.encoder.get("precision", "fp32"),
+    )
+    summary = update_index(target, files, encoder=encoder, chunk_docs=chunk_docs, show_progress=progress)
+    typer.echo(_update_message(summary))
 
 
-def _read_all(paths: list[Path], stats: list[ReadStats], **options: object) -> Iterator[Document]:
-    for path, stat in zip(paths, stats):
-        yield from read_documents(path, stats=stat, **options)  # type: ignore[arg-type]
+def _update_message(summary: UpdateSummary) -> str:
+    if not summary.changed:
+        return f"Nothing to update: every input file was applied to {summary.path} before; the index is unchanged"
+    counts = summary.counts
+    return (
+        f"Updated {summary.path} in {summary.seconds:.1f} s: {counts.added:,} documents added, "
+        f"{counts.replaced:,} replaced, {counts.deleted:,} deleted ({counts.deletions_not_found:,} deleted ids "
+        f"were not in the index); encoded {summary.encoded_documents:,} new or changed documents. "
+        f"The index holds {summary.documents:,} documents as {summary.passages:,} passages"
+    )
