@@ -73,3 +73,48 @@ def test_convex_weights_scale_each_list():
     fused = convex_fusion([bm25, dense], weights=[0.25, 0.75])
     # a: 0.25 * 1.0 + 0.75 * 0.0; b: 0.25 * 0.0 + 0.75 * 1.0
     assert fused == [("b", pytest.approx(0.75)), ("a", pytest.approx(0.25))]
+
+
+unique_ranked_list = st.lists(st.sampled_from("abcdefghij"), unique=True, max_size=10).map(
+    lambda doc_ids: [(doc_id, float(len(doc_ids) - rank)) for rank, doc_id in enumerate(doc_ids)]
+)
+
+
+@given(unique_ranked_list)
+def test_rrf_of_one_list_keeps_its_order(ranked):
+    assert [doc_id for doc_id, _ in reciprocal_rank_fusion([ranked])] == [doc_id for doc_id, _ in ranked]
+
+
+@given(st.lists(ranked_list, min_size=1, max_size=3))
+def test_fusion_ignores_list_order(lists):
+    for fuse in (reciprocal_rank_fusion, convex_fusion):
+        forward = dict(fuse(lists))
+        backward = dict(fuse(lists[::-1]))
+        assert forward.keys() == backward.keys()
+        for doc_id, score in forward.items():
+            assert backward[doc_id] == pytest.approx(score)
+
+
+@given(st.lists(ranked_list, min_size=1, max_size=3))
+def test_empty_list_changes_nothing(lists):
+    for fuse in (reciprocal_rank_fusion, convex_fusion):
+        assert fuse([*lists, []]) == fuse(lists)
+
+
+@given(
+    st.lists(ranked_list, min_size=1, max_size=3),
+    st.lists(st.floats(min_value=0, max_value=3), min_size=3, max_size=3),
+)
+def test_convex_scores_bounded_by_weights(lists, weights):
+    weights = weights[: len(lists)]
+    for _, score in convex_fusion(lists, weights=weights):
+        assert -1e-9 <= score <= sum(weights) + 1e-9
+
+
+@given(st.lists(ranked_list, min_size=1, max_size=3), st.floats(min_value=0.1, max_value=10))
+def test_scaling_all_weights_scales_scores(lists, factor):
+    for fuse in (reciprocal_rank_fusion, convex_fusion):
+        base = dict(fuse(lists))
+        scaled = dict(fuse(lists, weights=[factor] * len(lists)))
+        for doc_id, score in base.items():
+            assert scaled[doc_id] == pytest.approx(score * factor)

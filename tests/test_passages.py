@@ -98,3 +98,41 @@ def test_passages_cover_every_word_within_budget(sentences, max_tokens, overlap)
         assert count_words(passage) + 2 <= max_tokens
     bodies = " ".join(passage.split("\n", 1)[1] for passage in passages if "\n" in passage)
     assert set(abstract.split()) <= set(bodies.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_sentence_spans_ordered_trimmed_and_complete(text):
+    spans = split_sentences(text)
+
+    previous_end = 0
+    for start, end in spans:
+        assert previous_end <= start < end <= len(text)
+        assert not text[start].isspace()
+        assert not text[end - 1].isspace()
+        previous_end = end
+    # Only white space lies outside the spans.
+    assert "".join(text.split()) == "".join("".join(text[start:end].split()) for start, end in spans)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sentences=st.lists(sentence, min_size=1, max_size=15), max_tokens=st.integers(min_value=16, max_value=40))
+def test_passages_without_overlap_partition_the_words(sentences, max_tokens):
+    abstract = " ".join(sentences)
+    passages = split_passages("", abstract, max_tokens=max_tokens, count_tokens=count_words, overlap_sentences=0)
+
+    assert " ".join(passages).split() == abstract.split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=st.text(max_size=60),
+    abstract=st.text(alphabet=st.characters(), max_size=400),
+    overlap=st.integers(min_value=0, max_value=3),
+)
+def test_passages_of_any_text_fit_the_budget(title, abstract, overlap):
+    passages = split_passages(title, abstract, max_tokens=24, count_tokens=count_words, overlap_sentences=overlap)
+
+    assert passages
+    for passage in passages:
+        assert count_words(passage) + 2 <= 24

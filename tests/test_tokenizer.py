@@ -66,3 +66,35 @@ def test_tokens_never_empty_or_spaced(text):
 @given(st.text(max_size=300))
 def test_tokenize_is_deterministic(text):
     assert TOKENIZER.tokenize(text) == TOKENIZER.tokenize(text)
+
+
+# Words of letters and digits (Greek included) separated by white space and punctuation
+# other than hyphens, so that no compound can span the join of two texts.
+separated_text = st.text(alphabet="abcXYZ019αβμ .,;:()!?\n\t", max_size=200)
+
+
+@given(separated_text, separated_text)
+def test_tokenize_is_local_to_words(first, second):
+    assert TOKENIZER.tokenize(f"{first} {second}") == TOKENIZER.tokenize(first) + TOKENIZER.tokenize(second)
+
+
+@given(st.text(alphabet=st.characters(), max_size=300))
+def test_any_code_point_tokenizes(text):
+    # st.characters() includes control characters and lone surrogates, which corpus
+    # readers strip but library callers may pass.
+    terms = TOKENIZER.tokenize(text)
+    assert all(isinstance(term, str) and term for term in terms)
+
+
+@given(st.text(max_size=300))
+def test_terms_are_lower_case(text):
+    for term in TOKENIZER.tokenize(text):
+        assert term == term.lower()
+
+
+@given(st.booleans(), st.booleans(), st.frozensets(st.text(alphabet="abc", min_size=1, max_size=3), max_size=5))
+def test_config_round_trip_keeps_analysis(stem, split_compounds, stop_words):
+    tokenizer = BiomedicalTokenizer(stem=stem, stop_words=stop_words, split_compounds=split_compounds)
+    restored = BiomedicalTokenizer.from_config(tokenizer.config())
+    text = "Running abc-ab cells ca b IL-6"
+    assert restored.tokenize(text) == tokenizer.tokenize(text)
