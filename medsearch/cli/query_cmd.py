@@ -82,6 +82,8 @@ def query_command(
         raise MedsearchError("give either a query TEXT or --queries FILE (with --run-out FILE)")
     if queries is not None and run_out is None:
         raise MedsearchError("--queries needs --run-out FILE to write the TREC run to")
+    if text is not None and not text.strip():
+        raise MedsearchError("query 1 is empty; give a question or keywords to search for")
 
     loaded = Index.load(
         index or default_index_path(),
