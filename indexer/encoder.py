@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-# A few short queries make matrix products too small to gain from several torch threads,
-# while the threads' synchronisation at every operation costs much more when other
-# processes share the cores: on 2 cores with a load average of 10, one SciFact query took
-# a median of 165 ms on one thread and 1,200 ms on two (measured with medsearch 0.1.0).
+# A few short queries make matrix products too small to gain from several torch threads.
+# The threads synchronise at every operation, which costs far more when other processes
+# share the cores. On 2 cores with a load average of 10, one SciFact query took a median
+# of 165 ms on one thread and 1,200 ms on two (medsearch 0.1.0, torch 2.13).
 SINGLE_THREAD_MAX_QUERIES = 8
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 
