@@ -104,7 +104,8 @@ def format_scale(report: ScaleReport) -> str:
     if report.bm25 is not None:
         bm25 = report.bm25
         parts.append(
-            f"BM25 over {bm25.documents:,} synthetic documents of real PubMed sentences, loaded memory-mapped; "
+            f"BM25 over {bm25.documents:,} synthetic documents of real PubMed sentences, built from token ids "
+            "(so the build time leaves out tokenization) and loaded memory-mapped; "
             f"{bm25.queries} SciFact test queries, top 10 (load {bm25.load_average:.1f}).\n\n"
             + table(
                 ["documents", "build (s)", "on disk (MB)", "bytes per document", "load (s)", "queries/s"],
@@ -121,7 +122,7 @@ def format_scale(report: ScaleReport) -> str:
         parts.append(
             f"Approximate search over {first.num_vectors:,} vectors ({report.real_vectors:,} real all-MiniLM-L6-v2 "
             "SciFact passage vectors, the rest synthetic), recall@10 against exact search over the SciFact "
-            "queries, one query per call.\n\n"
+            "queries, one query per call on one FAISS thread.\n\n"
             + table(
                 ["index", "search params", "build (s)", "bytes/vector", "recall@10", "q/s", "exact q/s", "speedup"],
                 [[result.factory, _params(result.search_params), f"{result.build_seconds:.0f}",

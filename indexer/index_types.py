@@ -7,7 +7,7 @@ from 8-bit scalar-quantized vectors), ``auto`` (exact up to :data:`AUTO_EXACT_MA
 passages, ``ivfpq`` above), or any FAISS factory string such as ``"IVF1024,SQ8"``.
 ``ivfpq`` is the approximate default because it takes about 460 bytes per 384-dimensional
 vector against 1,800 for ``hnsw``, and because it was built over 1,000,000 vectors in 5
-minutes on the benchmark machine, where the HNSW graph took 3 to 5 minutes per 100,000.
+minutes on the benchmark machine, where the HNSW graph took 3 to 5.5 minutes per 100,000.
 
 Search-time parameters use the names of ``faiss.ParameterSpace``: ``efSearch`` for HNSW,
 ``nprobe`` for IVF, ``k_factor_rf`` for the re-scoring step (candidates re-scored per
