@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -44,6 +45,21 @@ def queries() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def qrels() -> dict[str, dict[str, int]]:
     return read_qrels(QRELS)
+
+
+@pytest.fixture
+def restored_logging():
+    """Undo the logging set-up that the command's main() applies, so later tests see records."""
+    saved = {}
+    for name in ("medsearch", "medsearch.eval.evaluate", "medsearch.eval.index_runs"):
+        logger = logging.getLogger(name)
+        saved[name] = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def test_nfcorpus_docs_read_as_abstracts(tmp_path, caplog):
@@ -183,7 +199,7 @@ def test_digest_depends_on_content():
     assert documents_digest(documents) != documents_digest(documents[:2])
 
 
-def test_benchmark_command_writes_section(tmp_path, capsys):
+def test_benchmark_command_writes_section(tmp_path, capsys, restored_logging):
     data = tmp_path / "data"
     (data / "scifact" / "qrels").mkdir(parents=True)
     shutil.copy(CORPUS, data / "scifact" / "corpus.jsonl")
@@ -205,7 +221,7 @@ def test_benchmark_command_writes_section(tmp_path, capsys):
     assert "--collections scifact" in page
 
 
-def test_benchmark_command_unknown_collection(capsys):
+def test_benchmark_command_unknown_collection(capsys, restored_logging):
     with pytest.raises(SystemExit):
         main(["--collections", "trec-covid", "--no-out"])
     assert "unknown collection 'trec-covid'" in capsys.readouterr().err
