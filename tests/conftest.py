@@ -25,3 +25,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data sets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def restore_medsearch_logging():
+    """Undo the CLI's logging set-up after each test.
+
+    Commands run in-process call ``configure_logging``, which gives the ``medsearch`` logger
+    its own handler and stops propagation; without this, later tests reading ``caplog``
+    would miss records depending on test order.
+    """
+    import logging
+
+    logger = logging.getLogger("medsearch")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]

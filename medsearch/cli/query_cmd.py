@@ -31,7 +31,7 @@ def query_command(
     index: Annotated[Optional[Path], typer.Option("--index", "-i", help=INDEX_HELP, show_default=False)] = None,
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="Number of documents to return per query.")] = 10,
     mode: Annotated[
-        str, typer.Option(help=f"Retrieval mode: {', '.join(MODES)} (BM25 and dense fused by reciprocal rank).")
+        str, typer.Option(help=f"Retrieval mode: {', '.join(MODES)} (hybrid fuses BM25 and dense scores).")
     ] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")] = False,
     queries: Annotated[
