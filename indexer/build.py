@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BuildSummary:
-    """What a build wrote: counts, elapsed seconds and bytes on disk."""
+    """Counts, elapsed seconds and bytes on disk of a finished build."""
 
     path: Path
     documents: int

@@ -4,7 +4,7 @@ A bi-encoder reads at most ``max_seq_length`` word pieces and silently drops the
 Instead of truncating, a long abstract becomes several passages: sentences are packed
 greedily until the next one would exceed the budget, and each new passage starts
 ``overlap`` sentences before the end of the previous one. The title is prepended to every
-passage, so each vector knows what the paper is about.
+passage, so each passage vector also encodes the paper's topic.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _append_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
 
 @dataclass(frozen=True)
 class PassageConfig:
-    """How abstracts are cut into passages.
+    """Settings for cutting abstracts into passages.
 
     Attributes:
         max_tokens: word-piece budget of one passage, title included; ``None`` means the

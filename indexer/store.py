@@ -81,11 +81,11 @@ class DocumentStore:
         return self._rows.get(doc_id)
 
     def get(self, row: int) -> Document:
-        """The document stored at ``row``."""
+        """Return the document stored at ``row``."""
         return self.get_many([row])[0]
 
     def get_many(self, rows: Sequence[int]) -> list[Document]:
-        """The documents stored at ``rows``, in that order."""
+        """Return the documents stored at ``rows``, in that order."""
         records = self.table.take(pa.array(rows, type=pa.int64())).to_pylist()
         return [
             Document(

@@ -20,7 +20,7 @@ class Snippet:
     matches: tuple[tuple[int, int], ...]
 
     def marked(self, before: str = "**", after: str = "**") -> str:
-        """The sentence with each match wrapped in ``before`` and ``after``."""
+        """Return the sentence with each match wrapped in ``before`` and ``after``."""
         parts: list[str] = []
         position = 0
         for start, end in self.matches:
@@ -59,7 +59,9 @@ def _shorten(snippet: Snippet, max_chars: int) -> Snippet:
     first = snippet.matches[0][0] if snippet.matches else 0
     start = max(0, min(first - max_chars // 4, len(snippet.text) - max_chars))
     end = start + max_chars
-    text = ("…" if start else "") + snippet.text[start:end] + ("…" if end < len(snippet.text) else "")
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(snippet.text) else ""
+    text = prefix + snippet.text[start:end] + suffix
     shift = 1 if start else 0
     matches = tuple(
         (begin - start + shift, stop - start + shift)
