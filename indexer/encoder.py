@@ -26,6 +26,11 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # share the cores. On 2 cores with a load average of 10, one SciFact query took a median
 # of 165 ms on one thread and 1,200 ms on two (medsearch 0.1.0, torch 2.13).
 SINGLE_THREAD_MAX_QUERIES = 8
+# Encoding a few queries reads every weight for a handful of tokens, so its time is mostly the
+# reading of weights (and, under autocast, their conversion on every call). A copy of the model
+# stored in bf16 halves what is read: on 2 cores of an idle AMD EPYC (Zen 4), one SciFact query
+# took 9.5 ms against 11.1 ms with bf16 autocast and 12.9 ms in fp32, with cosines to fp32 of
+# at least 0.998 (medsearch 0.1.0, torch 2.13).
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 
 
@@ -85,6 +90,7 @@ class Encoder:
         self.device = str(self.model.device)
         self.precision = _resolve_precision(precision, self.model.device.type)
         self._counter = _token_counter(self.model.tokenizer)
+        self._bf16_copy = None
 
     @property
     def dim(self) -> int:
@@ -112,6 +118,18 @@ class Encoder:
         thread (see there).
         """
         few_on_cpu = self.model.device.type == "cpu" and len(queries) <= SINGLE_THREAD_MAX_QUERIES
+        if few_on_cpu and self.precision == "bf16":
+            with _single_thread(True):
+                vectors = self._bf16_model().encode_query(
+                    list(queries),
+                    batch_size=self.batch_size,
+                    show_progress_bar=False,
+                    normalize_embeddings=True,
+                    convert_to_tensor=True,
+                )
+            vectors = vectors.float().cpu().numpy()
+            # Renormalise in float32: the bf16 division leaves norms up to 0.2% off 1.
+            return _as_float32(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), self.dim)
         with self._autocast(), _single_thread(few_on_cpu):
             vectors = self.model.encode_query(
                 list(queries),
@@ -133,6 +151,16 @@ class Encoder:
                 convert_to_numpy=True,
             )
         return _as_float32(vectors, self.dim)
+
+    def _bf16_model(self):
+        """Return a copy of the model with bf16 weights, made on first use (for a few queries on a CPU)."""
+        if self._bf16_copy is None:
+            import copy
+
+            import torch
+
+            self._bf16_copy = copy.deepcopy(self.model).to(torch.bfloat16)
+        return self._bf16_copy
 
     @contextlib.contextmanager
     def _autocast(self) -> Iterator[None]:

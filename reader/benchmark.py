@@ -56,6 +56,7 @@ def main() -> None:
     import torch
 
     from medsearch.reader import Reader
+    from medsearch.reader.reader import PRECISIONS
     from medsearch.retriever import Index
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,7 +64,7 @@ def main() -> None:
     parser.add_argument("--reader", default=None, help="QA model name or path; default: the shipped reader")
     parser.add_argument("-k", type=int, default=5, help="abstracts read per question")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per question")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "int8"), help="model precision")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS, help="model precision")
     parser.add_argument("--max-length", type=int, default=None, help="tokens per window; default: the reader's")
     parser.add_argument("--stride", type=int, default=None, help="tokens shared by windows; default: the reader's")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads; default: torch's choice")
@@ -71,13 +72,9 @@ def main() -> None:
 
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
-    result = measure_latency(
-        Index.load(arguments.index),
-        Reader(arguments.reader, precision=arguments.precision, max_length=arguments.max_length, stride=arguments.stride),
-        k=arguments.k,
-        repeats=arguments.repeats,
-    )
-    result["precision"] = arguments.precision
+    reader = Reader(arguments.reader, precision=arguments.precision, max_length=arguments.max_length, stride=arguments.stride)
+    result = measure_latency(Index.load(arguments.index), reader, k=arguments.k, repeats=arguments.repeats)
+    result["precision"] = reader.precision
     result["torch_threads"] = torch.get_num_threads()
     print(json.dumps(result, indent=2))
 

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 READER_CONFIG = "reader_config.json"
-PRECISIONS = ("fp32", "bf16", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 # (question, passage) pairs tokenized and run together in read_many.
 PAIRS_PER_CHUNK = 64
 
@@ -47,9 +47,12 @@ class Reader:
     network or the Hugging Face cache). ``max_length``, ``stride`` (tokens shared by neighbouring
     windows), ``max_answer_tokens`` and ``no_answer_threshold`` default to the model's
     ``reader_config.json`` where it has one, else to :class:`ReaderSettings`.
-    ``precision="bf16"`` runs the model under bfloat16 autocast; ``"int8"`` quantizes its linear
-    layers to int8 (CPU only). Both change scores slightly; int8 was about 1.6 times faster than
-    fp32 on a 2-core AMD EPYC (Zen 4) CPU, where bf16 was slower than fp32.
+    ``precision``: ``"auto"`` (the default) runs under bfloat16 autocast where the hardware has
+    native bf16 arithmetic (a CPU with AVX512-BF16 or AMX, a CUDA GPU that supports it) and in
+    fp32 elsewhere; ``"fp32"`` forces full precision; ``"bf16"`` forces autocast; ``"int8"``
+    quantizes the linear layers to int8 (CPU only). bf16 and int8 change scores slightly. On an
+    idle 2-core AMD EPYC (Zen 4), reading the top 5 SciFact abstracts took a median of about
+    290 ms in bf16 and 470 ms in fp32.
 
     Example::
 
@@ -69,7 +72,7 @@ class Reader:
         no_answer_threshold: float | None = None,
         max_answer_tokens: int | None = None,
         batch_size: int = 32,
-        precision: str = "fp32",
+        precision: str = "auto",
     ) -> None:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -95,7 +98,7 @@ class Reader:
         self.model_name_or_path = path
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision = _resolve_precision(precision, torch.device(self.device).type)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             # fp16 weights are stored to save space; CPUs compute fp32 faster than fp16.
@@ -111,9 +114,9 @@ class Reader:
                 "save the model with a tokenizer.json"
             )
         self.model.to(self.device).eval()
-        if precision == "int8":
+        if self.precision == "int8":
             self.model = _quantize_linear_layers(self.model, self.device)
-        logger.info("Loaded reader %s on %s (%s)", path, self.device, self.settings)
+        logger.info("Loaded reader %s on %s in %s (%s)", path, self.device, self.precision, self.settings)
 
     def read(
         self,
@@ -216,25 +219,29 @@ class Reader:
         starts = torch.full((len(input_ids), length), -math.inf)
         ends = torch.full((len(input_ids), length), -math.inf)
         pad_id = self.tokenizer.pad_token_id or 0
-        for begin in range(0, len(input_ids), self.batch_size):
-            rows = input_ids[begin : begin + self.batch_size]
-            width = max(len(ids) for ids in rows)
+        # Batches of windows of similar length: the short last window of each passage is not
+        # padded to the length of the full ones.
+        order = sorted(range(len(input_ids)), key=lambda window: len(input_ids[window]))
+        for begin in range(0, len(order), self.batch_size):
+            rows = order[begin : begin + self.batch_size]
+            width = max(len(input_ids[window]) for window in rows)
             batch = {
                 "input_ids": torch.full((len(rows), width), pad_id, dtype=torch.long),
                 "attention_mask": torch.zeros((len(rows), width), dtype=torch.long),
             }
             if token_type_ids is not None:
                 batch["token_type_ids"] = torch.zeros((len(rows), width), dtype=torch.long)
-            for row, ids in enumerate(rows):
-                batch["input_ids"][row, : len(ids)] = torch.tensor(ids)
-                batch["attention_mask"][row, : len(ids)] = 1
+            for row, window in enumerate(rows):
+                size = len(input_ids[window])
+                batch["input_ids"][row, :size] = torch.tensor(input_ids[window])
+                batch["attention_mask"][row, :size] = 1
                 if token_type_ids is not None:
-                    batch["token_type_ids"][row, : len(ids)] = torch.tensor(token_type_ids[begin + row])
+                    batch["token_type_ids"][row, :size] = torch.tensor(token_type_ids[window])
             device_type = torch.device(self.device).type
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
                 output = self.model(**{name: tensor.to(self.device) for name, tensor in batch.items()})
-            starts[begin : begin + len(rows), :width] = output.start_logits.float().cpu()
-            ends[begin : begin + len(rows), :width] = output.end_logits.float().cpu()
+            starts[rows, :width] = output.start_logits.float().cpu()
+            ends[rows, :width] = output.end_logits.float().cpu()
         return starts, ends
 
 
@@ -271,6 +278,16 @@ def _stored_settings(path: str) -> ReaderSettings:
         )
     except (json.JSONDecodeError, TypeError) as error:
         raise MedsearchError(f"{config_path} is damaged ({error}); delete it to use the default settings") from None
+
+
+def _resolve_precision(precision: str, device_type: str) -> str:
+    if precision != "auto":
+        return precision
+    if device_type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device_type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16"
+    return "fp32"
 
 
 def _as_pair(passage: Any) -> tuple[str, str]:

@@ -473,3 +473,29 @@ def test_int8_reader_finds_marker(tmp_path):
     assert [(answer.doc_id, answer.text) for answer in answers] == [("b", "zebra")]
     with pytest.raises(MedsearchError, match="precision"):
         Reader(reader.model_name_or_path, precision="fp8")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "auto"])
+def test_reader_precisions_find_marker(tmp_path, precision):
+    from medsearch.indexer.encoder import _resolve_precision as encoder_precision
+
+    reader = Reader(save_marker_model(tmp_path / "model"), device="cpu", max_length=64, stride=16, precision=precision)
+
+    answers = reader.read("Which drug?", [("a", "Aspirin lowers fever."), ("b", "Give zebra now.")])
+
+    assert [(answer.doc_id, answer.text) for answer in answers] == [("b", "zebra")]
+    # "auto" picks bf16 on the same CPUs as the encoder does, fp32 elsewhere.
+    expected = {"auto": encoder_precision("auto", "cpu")}.get(precision, precision)
+    assert reader.precision == expected
+
+
+def test_windows_of_mixed_lengths_keep_their_logits(tmp_path):
+    # Windows are batched by length; each window's logits must come back to its own row.
+    reader = Reader(save_marker_model(tmp_path / "model"), device="cpu", max_length=32, stride=8, batch_size=2)
+    long_text = " ".join(["Aspirin lowers fever in adults."] * 12) + " Give zebra now."
+    passages = [("short", "Fever falls."), ("long", long_text), ("mid", "Aspirin lowers fever. Aspirin again.")]
+
+    answers = reader.read("Which drug?", passages)
+
+    assert [(answer.doc_id, answer.text) for answer in answers] == [("long", "zebra")]
+    assert long_text[answers[0].start : answers[0].end] == "zebra"

@@ -40,8 +40,11 @@ def ask_command(
     ] = None,
     precision: Annotated[
         str,
-        typer.Option(help="Reader precision: fp32, bf16 (autocast) or int8 (quantized linear layers, CPU only)."),
-    ] = "fp32",
+        typer.Option(
+            help="Reader precision: auto (bf16 where the hardware has native bf16, else fp32), fp32, bf16 "
+            "(autocast) or int8 (quantized linear layers, CPU only)."
+        ),
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document with character offsets.")] = False,
     device: Annotated[
         Optional[str], typer.Option(help="Device: cpu or cuda. Default: cuda if available, else cpu.")
