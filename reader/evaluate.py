@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from medsearch.data import Document
+from medsearch.errors import MedsearchError
 from medsearch.reader.baseline import baseline_answer
 from medsearch.reader.metrics import best_scores
 from medsearch.reader.reader import Reader
@@ -147,6 +149,62 @@ def evaluate_end_to_end(
     return ReaderScores(
         setting, len(examples), exact, f1, baseline_exact, baseline_f1, round(seconds, 1), retrieval_recall=recall
     )
+
+
+def evaluate_sources(
+    reader: Reader,
+    specs: list[str],
+    *,
+    end_to_end: bool = False,
+    k: int = 5,
+    mode: str = "hybrid",
+    seed: int = 0,
+    show_progress: bool = False,
+) -> list[ReaderScores]:
+    """Score ``reader`` on each SQuAD-format source spec (``PATH[@questions=N,split=...]``).
+
+    Every spec is scored with the gold context; with ``end_to_end`` also after retrieval: all
+    contexts of the file (not only the selected questions' ones, so retrieval has distractors) are
+    indexed in a temporary folder, and the top ``k`` documents of ``mode`` are read per question.
+
+    Raises:
+        MedsearchError: for a spec that is not valid or a mode that is not a retrieval mode.
+        InputFormatError: for a file that is not SQuAD JSON.
+    """
+    from medsearch.reader.squad import load_source, parse_source
+
+    if mode not in ("bm25", "dense", "hybrid"):
+        raise MedsearchError(f"unknown retrieval mode {mode!r}; choose one of bm25, dense, hybrid")
+    sources = [parse_source(spec) for spec in specs]
+    scores = []
+    for source, spec in zip(sources, specs):
+        examples, _ = load_source(source, seed=seed)
+        scores.append(evaluate_gold_context(reader, examples, setting=f"{spec} (gold context)", show_progress=show_progress))
+        if end_to_end:
+            scores.append(_end_to_end_on_file(reader, source, examples, spec, k=k, mode=mode, show_progress=show_progress))
+    return scores
+
+
+def _end_to_end_on_file(
+    reader: Reader, source: Any, examples: list[QAExample], spec: str, *, k: int, mode: str, show_progress: bool
+) -> ReaderScores:
+    from medsearch.indexer import build_index
+    from medsearch.reader.squad import read_squad
+    from medsearch.retriever import Index
+
+    documents = context_documents(read_squad(source.path))
+    with tempfile.TemporaryDirectory(prefix="medsearch-eval-reader-") as folder:
+        build_index(documents, Path(folder) / "index", show_progress=show_progress)
+        index = Index.load(Path(folder) / "index")
+        return evaluate_end_to_end(
+            reader,
+            examples,
+            index,
+            setting=f"{spec} (top {k} {mode}, {len(documents)} contexts)",
+            k=k,
+            mode=mode,
+            show_progress=show_progress,
+        )
 
 
 def context_documents(examples: list[QAExample]) -> list[Document]:

@@ -420,6 +420,49 @@ def test_ask_without_answer_says_so(ask_index, marker_reader):
     assert "No answer found in the top 1 abstracts" in result.output
 
 
+def test_query_answer_prints_span_like_ask(ask_index, marker_reader):
+    from typer.testing import CliRunner
+
+    from medsearch.cli import app
+
+    arguments = ["Which therapy for thalassaemia?", "--index", str(ask_index), "--reader", marker_reader.model_name_or_path]
+    result = CliRunner().invoke(app, ["query", *arguments, "--answer"])
+    asked = CliRunner().invoke(app, ["ask", *arguments])
+
+    assert result.exit_code == 0, result.output
+    assert "Naïve patients received >>zebra<< for β-thalassaemia." in result.output
+    assert "id 101" in result.output
+    # Same answers as ask (the timing line differs).
+    assert result.output.split("Retrieval")[0] == asked.output.split("Retrieval")[0]
+
+
+def test_query_answer_json_offsets_and_bad_combinations(ask_index, marker_reader, tmp_path):
+    from typer.testing import CliRunner
+
+    from medsearch.cli import app
+    from medsearch.retriever import Index
+
+    result = CliRunner().invoke(
+        app,
+        ["query", "Which therapy?", "--answer", "--json", "--index", str(ask_index), "--reader", marker_reader.model_name_or_path],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    texts = {hit.doc_id: hit.document.text for hit in Index.load(ask_index).search("therapy", k=3, mode="bm25")}
+    assert [(answer["doc_id"], answer["text"]) for answer in payload["answers"]] == [("101", "zebra")]
+    answer = payload["answers"][0]
+    assert texts["101"][answer["start"] : answer["end"]] == "zebra"
+
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("q1\ttherapy\n", encoding="utf-8")
+    refused = CliRunner().invoke(
+        app, ["query", "--queries", str(queries), "--run-out", str(tmp_path / "run"), "--answer", "--index", str(ask_index)]
+    )
+    assert refused.exit_code == 1
+    assert "--answer reads the hits of one query TEXT" in refused.output
+    assert not (tmp_path / "run").exists()
+
+
 def test_eval_reader_calibrates_and_scores(tmp_path):
     from typer.testing import CliRunner
 
@@ -449,6 +492,39 @@ def test_eval_reader_calibrates_and_scores(tmp_path):
     # Without the threshold the unanswerable question gets a span, so 2 of 3 are right.
     assert scores[0]["f1"] == pytest.approx(200 / 3)
     assert scores[0]["questions"] == 3
+
+
+def test_eval_squad_scores_reader_and_baseline(tmp_path):
+    from typer.testing import CliRunner
+
+    from medsearch.cli import app
+
+    model = save_marker_model(tmp_path / "model")
+    paragraphs = [
+        {"context": "Doctors gave zebra to the first group.", "qas": [{"id": "a1", "question": "Which drug?", "answers": [{"text": "zebra", "answer_start": 13}]}]},
+        {"context": "Nurses gave aspirin, not zebra.", "qas": [{"id": "a2", "question": "Which drug did nurses give?", "answers": [{"text": "aspirin", "answer_start": 12}]}]},
+    ]
+    data = tmp_path / "dev.json"
+    data.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]}))
+
+    result = CliRunner().invoke(app, ["eval", "--squad", str(data), "--reader", str(model), "--out", str(tmp_path / "s.json")])
+
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "s.json").read_text())["scores"]
+    # The marker model always answers "zebra": right for a1, wrong for a2 (F1 0, no shared token).
+    assert (scores[0]["exact_match"], scores[0]["f1"]) == (50.0, 50.0)
+    # The baseline answers with the whole sentence: normalised, "doctors gave zebra to first group"
+    # (6 tokens, 1 right: F1 2/7) and "nurses gave aspirin not zebra" (5 tokens, 1 right: F1 1/3).
+    assert scores[0]["baseline_exact_match"] == 0.0
+    assert scores[0]["baseline_f1"] == pytest.approx(100 * (2 / 7 + 1 / 3) / 2)
+    assert "| EM | F1 | baseline EM | baseline F1 |" in result.output
+
+    both = CliRunner().invoke(app, ["eval", "--squad", str(data), "--qrels", str(data)])
+    assert both.exit_code == 1
+    assert "leave out --qrels" in both.output
+    neither = CliRunner().invoke(app, ["eval", "--run", str(data)])
+    assert neither.exit_code == 1
+    assert "give --qrels FILE" in neither.output
 
 
 def test_eval_reader_calibration_needs_unanswerable(tmp_path):

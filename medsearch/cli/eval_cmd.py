@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from medsearch.cli.answering import READER_HELP, quiet_transformers
 from medsearch.cli.app import app, configure_logging, handle_errors
+from medsearch.cli.eval_reader_cmd import SPEC_HELP, print_reader_scores
 from medsearch.errors import MedsearchError
 from medsearch.eval import (
     DEFAULT_CUTOFFS,
@@ -55,13 +57,13 @@ class MissingChoice(str, Enum):
 @handle_errors
 def eval_command(
     qrels: Annotated[
-        Path,
+        Optional[Path],
         typer.Option(
             help="Relevance judgments: TREC qrels (query_id 0 doc_id grade) or a BEIR qrels TSV "
-            "with its 'query-id corpus-id score' header; .gz allowed.",
+            "with its 'query-id corpus-id score' header; .gz allowed. Needed unless --squad is given.",
             show_default=False,
         ),
-    ],
+    ] = None,
     runs: Annotated[
         Optional[list[Path]],
         typer.Option(
@@ -167,12 +169,35 @@ def eval_command(
         int,
         typer.Option(min=1, help="Random sign-flip permutations of the randomization test."),
     ] = DEFAULT_PERMUTATIONS,
-    seed: Annotated[int, typer.Option(help="Seed of the randomization test.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the randomization test (and of --squad subsamples).")] = 0,
+    squad: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="Evaluate the extractive reader instead of retrieval: exact match and F1 with the gold "
+            f"context, beside a sentence-overlap baseline. {SPEC_HELP} Repeat for several files.",
+            show_default=False,
+        ),
+    ] = None,
+    reader_name: Annotated[
+        Optional[str],
+        typer.Option("--reader", help="With --squad: " + READER_HELP, show_default=False),
+    ] = None,
+    end_to_end: Annotated[
+        bool,
+        typer.Option(
+            help="With --squad: also index all contexts of each file, retrieve --read-top-k of them per "
+            "question (hybrid) and read those."
+        ),
+    ] = False,
+    read_top_k: Annotated[
+        int, typer.Option(min=1, help="With --squad --end-to-end: documents retrieved and read per question.")
+    ] = 5,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
     """Evaluate runs with trec_eval's metrics and test the differences between runs.
 
     Give --run files, or give --index with --queries to search every query in each mode first.
+    With --squad files instead, it scores the extractive reader (exact match and F1).
 
     Prints one row of means per run.
 
@@ -181,6 +206,14 @@ def eval_command(
     The tests are the paired t-test and a randomization test, both per metric.
     """
     configure_logging(verbose)
+    if squad:
+        given = [name for name, value in (("--qrels", qrels), ("--run", runs), ("--index", index)) if value]
+        if given:
+            raise MedsearchError(f"--squad evaluates the reader; leave out {', '.join(given)}, which evaluate retrieval")
+        _evaluate_reader(squad, reader_name, end_to_end=end_to_end, k=read_top_k, seed=seed, out=out)
+        return
+    if qrels is None:
+        raise MedsearchError("give --qrels FILE to evaluate retrieval, or --squad FILE to evaluate the reader")
     index_options = {
         "--queries": queries,
         "--split": split,
@@ -256,6 +289,20 @@ def eval_command(
         _make_parent(per_query)
         lines = write_per_query_tsv(per_query, results)
         logger.info("Wrote %d per-query values to %s", lines, per_query)
+
+
+def _evaluate_reader(specs: list[str], reader_name: str | None, *, end_to_end: bool, k: int, seed: int, out: Path | None) -> None:
+    from medsearch.reader import Reader, parse_source
+    from medsearch.reader.evaluate import evaluate_sources
+
+    quiet_transformers()
+    for spec in specs:
+        parse_source(spec)  # a bad spec fails before the model loads
+    reader = Reader(reader_name)
+    scores = evaluate_sources(reader, specs, end_to_end=end_to_end, k=k, seed=seed, show_progress=True)
+    if out is not None:
+        _make_parent(out)
+    print_reader_scores(reader, scores, out)
 
 
 def _compare(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from medsearch.cli.answering import quiet_transformers
 from medsearch.cli.app import app, configure_logging, handle_errors
 from medsearch.errors import MedsearchError
 
@@ -66,9 +66,9 @@ def eval_reader_command(
 ) -> None:
     """Evaluate a reader with each question's gold context, and optionally end to end."""
     configure_logging(verbose)
-    _quiet_transformers()
+    quiet_transformers()
     from medsearch.reader import Reader, parse_source
-    from medsearch.reader.evaluate import evaluate_gold_context, write_scores_table
+    from medsearch.reader.evaluate import evaluate_sources
     from medsearch.reader.squad import load_source
 
     if mode not in ("bm25", "dense", "hybrid"):
@@ -76,49 +76,32 @@ def eval_reader_command(
     data = data or []
     if not data and calibrate is None:
         raise MedsearchError("nothing to do: give SQuAD-format files to evaluate, or --calibrate FILE")
-    sources = [parse_source(spec) for spec in data]
+    for spec in data:
+        parse_source(spec)  # a bad spec fails before the model loads
     reader = Reader(reader_name, max_length=max_length, stride=stride)
 
     if calibrate is not None:
         examples, record = load_source(parse_source(calibrate), seed=seed)
         _save_threshold(reader, examples, record)
-    if not sources:
-        return
+    if data:
+        scores = evaluate_sources(reader, data, end_to_end=end_to_end, k=k, mode=mode, seed=seed, show_progress=progress)
+        print_reader_scores(reader, scores, out)
 
-    scores = []
-    for source, spec in zip(sources, data):
-        examples, _ = load_source(source, seed=seed)
-        scores.append(evaluate_gold_context(reader, examples, setting=f"{spec} (gold context)", show_progress=progress))
-        if end_to_end:
-            scores.append(_end_to_end(reader, source, examples, spec, k=k, mode=mode, show_progress=progress))
+
+def print_reader_scores(reader, scores, out: Path | None) -> None:
+    """Print the scores table, and write the scores with the reader's settings to ``out`` as JSON."""
+    from medsearch.reader.evaluate import write_scores_table
 
     typer.echo(write_scores_table(scores))
     if out is not None:
-        payload = {"reader": reader.model_name_or_path, "settings": asdict(reader.settings), "scores": [asdict(s) for s in scores]}
+        payload = {
+            "reader": reader.model_name_or_path,
+            "precision": reader.precision,
+            "settings": asdict(reader.settings),
+            "scores": [asdict(score) for score in scores],
+        }
         out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"Wrote {out}")
-
-
-def _end_to_end(reader, source, examples, spec: str, *, k: int, mode: str, show_progress: bool):
-    from medsearch.indexer import build_index
-    from medsearch.reader.evaluate import context_documents, evaluate_end_to_end
-    from medsearch.reader.squad import read_squad
-    from medsearch.retriever import Index
-
-    # Index every context of the file, not only the evaluated split, so retrieval has distractors.
-    documents = context_documents(read_squad(source.path))
-    with tempfile.TemporaryDirectory(prefix="medsearch-eval-reader-") as folder:
-        build_index(documents, Path(folder) / "index", show_progress=show_progress)
-        index = Index.load(Path(folder) / "index")
-        return evaluate_end_to_end(
-            reader,
-            examples,
-            index,
-            setting=f"{spec} (top {k} {mode}, {len(documents)} contexts)",
-            k=k,
-            mode=mode,
-            show_progress=show_progress,
-        )
 
 
 def _save_threshold(reader, examples, record) -> None:
@@ -146,9 +129,3 @@ def _save_threshold(reader, examples, record) -> None:
     reader.settings = settings
     typer.echo(f"No-answer threshold {threshold:.3f} (F1 {f1:.1f} on {record['spec']}) stored in {path}")
 
-
-def _quiet_transformers() -> None:
-    """Hide transformers' weight-loading progress bars, which would mix into the command's output."""
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()

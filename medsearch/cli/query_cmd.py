@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from medsearch.cli.answering import PRECISION_HELP, AnswersOption, ReaderOption, ThresholdOption, answer_and_print
 from medsearch.cli.app import app, configure_logging, handle_errors
 from medsearch.cli.defaults import INDEX_HELP, default_index_path
 from medsearch.errors import MedsearchError
@@ -29,7 +30,16 @@ def query_command(
         Optional[str], typer.Argument(help="The query: keywords or a question.", show_default=False)
     ] = None,
     index: Annotated[Optional[Path], typer.Option("--index", "-i", help=INDEX_HELP, show_default=False)] = None,
-    k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="Number of documents to return per query.")] = 10,
+    k: Annotated[
+        Optional[int],
+        typer.Option(
+            "-k",
+            "--top-k",
+            min=1,
+            help="Number of documents to return per query. Default: 10, or 5 with --answer.",
+            show_default=False,
+        ),
+    ] = None,
     mode: Annotated[
         str, typer.Option(help=f"Retrieval mode: {', '.join(MODES)} (hybrid fuses BM25 and dense scores).")
     ] = "hybrid",
@@ -72,9 +82,21 @@ def query_command(
             "medsearch[gpu]), or auto (cuda when --device is cuda and faiss has GPU support)."
         ),
     ] = "auto",
+    answer: Annotated[
+        bool,
+        typer.Option(
+            "--answer",
+            help="Read the retrieved abstracts with the extractive reader and print answer spans with "
+            "PMID, year, title and the sentence that holds them (--json adds character offsets).",
+        ),
+    ] = False,
+    answers: AnswersOption = 3,
+    reader_name: ReaderOption = None,
+    threshold: ThresholdOption = None,
+    reader_precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    """Search an index with BM25, dense or hybrid retrieval."""
+    """Search an index with BM25, dense or hybrid retrieval; with --answer, also read the hits for answers."""
     configure_logging(verbose)
     if mode not in MODES:
         raise MedsearchError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -84,6 +106,9 @@ def query_command(
         raise MedsearchError("--queries needs --run-out FILE to write the TREC run to")
     if text is not None and not text.strip():
         raise MedsearchError("query 1 is empty; give a question or keywords to search for")
+    if answer and queries is not None:
+        raise MedsearchError("--answer reads the hits of one query TEXT; it does not work with --queries")
+    k = k if k is not None else (5 if answer else 10)
 
     loaded = Index.load(
         index or default_index_path(),
@@ -100,6 +125,19 @@ def query_command(
     started = time.perf_counter()
     hits = loaded.search(text, k=k, mode=mode)  # type: ignore[arg-type]
     milliseconds = (time.perf_counter() - started) * 1000
+    if answer:
+        answer_and_print(
+            text,  # type: ignore[arg-type]
+            hits,
+            reader_name=reader_name,
+            answers=answers,
+            threshold=threshold,
+            precision=reader_precision,
+            device=device,
+            as_json=as_json,
+            retrieve_ms=milliseconds,
+        )
+        return
     if as_json:
         _print_json(loaded, text, mode, k, hits)  # type: ignore[arg-type]
     else:

@@ -1,0 +1,106 @@
+"""Reading retrieved abstracts for answers: shared by ``medsearch ask`` and ``medsearch query --answer``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+
+READER_HELP = "Hugging Face QA model name or path. Default: the reader shipped with medsearch."
+THRESHOLD_HELP = (
+    "Minimum answer score (span logits minus the no-answer logits). Default: the reader's calibrated "
+    "threshold."
+)
+PRECISION_HELP = (
+    "Reader precision: auto (bf16 where the hardware has native bf16, else fp32), fp32, bf16 "
+    "(autocast) or int8 (quantized linear layers, CPU only)."
+)
+
+ReaderOption = Annotated[Optional[str], typer.Option("--reader", help=READER_HELP, show_default=False)]
+ThresholdOption = Annotated[Optional[float], typer.Option(help=THRESHOLD_HELP, show_default=False)]
+AnswersOption = Annotated[int, typer.Option("--answers", "-n", min=1, help="Answers to print at most.")]
+
+
+def quiet_transformers() -> None:
+    """Hide transformers' weight-loading progress bars, which would mix into the command's output."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
+def answer_and_print(
+    question: str,
+    hits: list[Any],
+    *,
+    reader_name: str | None,
+    answers: int,
+    threshold: float | None,
+    precision: str,
+    device: str | None,
+    as_json: bool,
+    retrieve_ms: float,
+) -> None:
+    """Load the reader, read ``hits`` for ``question`` and print the answers as text or JSON."""
+    from medsearch.reader import Reader
+
+    quiet_transformers()
+    reader = Reader(reader_name, device=device, precision=precision)
+    started = time.perf_counter()
+    found = reader.read(question, hits, top_k=answers, threshold=threshold)
+    timings = {"retrieve_ms": round(retrieve_ms, 1), "read_ms": round((time.perf_counter() - started) * 1000, 1)}
+    documents = {hit.doc_id: hit.document for hit in hits}
+    if as_json:
+        _print_json(question, found, documents, reader, timings)
+    else:
+        _print_text(question, found, documents, len(hits), timings)
+
+
+def mark_span(answer: Any) -> str:
+    """Return the answer's sentence with the span between '>>' and '<<', on one line."""
+    begin = answer.start - answer.sentence_start
+    end = answer.end - answer.sentence_start
+    sentence = answer.sentence
+    return f"{sentence[:begin]}>>{sentence[begin:end]}<<{sentence[end:]}".replace("\n", " ")
+
+
+def _print_text(question: str, found: list[Any], documents: dict[str, Any], hit_count: int, timings: dict[str, float]) -> None:
+    typer.echo(f"Question: {question}")
+    if not found:
+        typer.echo(f"No answer found in the top {hit_count} abstracts (no span scored above the threshold).")
+    for rank, answer in enumerate(found, start=1):
+        document = documents[answer.doc_id]
+        identifier = f"PMID {document.pmid}" if document.pmid else f"id {document.doc_id}"
+        year = document.year if document.year is not None else "year unknown"
+        typer.echo(f"\n{rank}. {answer.text}    (score {answer.score:.2f})")
+        typer.echo(f"   {identifier}, {year}: {document.title or '(no title)'}")
+        typer.echo(f"   {mark_span(answer)}")
+    typer.echo(f"\nRetrieval {timings['retrieve_ms']:.0f} ms, reading {timings['read_ms']:.0f} ms")
+
+
+def _print_json(question: str, found: list[Any], documents: dict[str, Any], reader: Any, timings: dict[str, float]) -> None:
+    payload = {
+        "question": question,
+        "reader": reader.model_name_or_path,
+        "reader_precision": reader.precision,
+        "no_answer_threshold": reader.settings.no_answer_threshold,
+        "answers": [
+            {
+                "text": answer.text,
+                "score": round(answer.score, 4),
+                "doc_id": answer.doc_id,
+                "pmid": documents[answer.doc_id].pmid,
+                "year": documents[answer.doc_id].year,
+                "title": documents[answer.doc_id].title,
+                "start": answer.start,
+                "end": answer.end,
+                "sentence": answer.sentence,
+                "sentence_start": answer.sentence_start,
+                "offsets_into": "Document.text (title, blank line, abstract)",
+            }
+            for answer in found
+        ],
+        "timings": timings,
+    }
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
