@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine:
 #   make demo   create .venv, install medsearch, index the bundled SciFact corpus, run two queries
+#               and read the top abstracts of a question for answer spans
 #   make test   create .venv, install medsearch with its test extras, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,6 +23,7 @@ demo: install
 	$(BIN)/medsearch index --out $(INDEX) --overwrite
 	$(BIN)/medsearch query "vitamin D supplementation and bone fractures in the elderly" --index $(INDEX) -k 5
 	$(BIN)/medsearch query "Does smoking increase the risk of rheumatoid arthritis?" --index $(INDEX) -k 5 --mode hybrid
+	$(BIN)/medsearch query "Which cells produce insulin?" --index $(INDEX) --answer
 
 test: install
 	$(BIN)/pytest

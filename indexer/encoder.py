@@ -28,8 +28,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SINGLE_THREAD_MAX_QUERIES = 8
 # Encoding a few queries reads every weight for a handful of tokens, so its time is mostly the
 # reading of weights (and, under autocast, their conversion on every call). A copy of the model
-# stored in bf16 halves what is read: on 2 cores of an idle AMD EPYC (Zen 4), one SciFact query
-# took 9.5 ms against 11.1 ms with bf16 autocast and 12.9 ms in fp32, with cosines to fp32 of
+# stored in bf16 halves what is read. On 2 cores of an idle AMD EPYC (Zen 4), one SciFact query
+# took 9.5 ms against 11.1 ms with bf16 autocast and 12.9 ms in fp32. Its cosines to fp32 were
 # at least 0.998 (medsearch 0.1.0, torch 2.13).
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 

@@ -163,9 +163,10 @@ def evaluate_sources(
 ) -> list[ReaderScores]:
     """Score ``reader`` on each SQuAD-format source spec (``PATH[@questions=N,split=...]``).
 
-    Every spec is scored with the gold context; with ``end_to_end`` also after retrieval: all
-    contexts of the file (not only the selected questions' ones, so retrieval has distractors) are
-    indexed in a temporary folder, and the top ``k`` documents of ``mode`` are read per question.
+    Every spec is scored with the gold context. With ``end_to_end`` it is also scored after
+    retrieval. All contexts of the file are then indexed in a temporary folder, not only those of
+    the selected questions, so that retrieval meets distractors. The top ``k`` documents of
+    ``mode`` are read per question.
 
     Raises:
         MedsearchError: for a spec that is not valid or a mode that is not a retrieval mode.

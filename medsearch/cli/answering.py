@@ -1,4 +1,4 @@
-"""Reading retrieved abstracts for answers: shared by ``medsearch ask`` and ``medsearch query --answer``."""
+"""Extract answer spans from retrieved abstracts and print them, for ``medsearch ask`` and ``query --answer``."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def answer_and_print(
     as_json: bool,
     retrieve_ms: float,
 ) -> None:
-    """Load the reader, read ``hits`` for ``question`` and print the answers as text or JSON."""
+    """Load the reader, extract answer spans to ``question`` from ``hits`` and print them as text or JSON."""
     from medsearch.reader import Reader
 
     quiet_transformers()

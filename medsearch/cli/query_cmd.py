@@ -96,7 +96,7 @@ def query_command(
     reader_precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    """Search an index with BM25, dense or hybrid retrieval; with --answer, also read the hits for answers."""
+    """Search an index with BM25, dense or hybrid retrieval. With --answer, also extract answer spans from the hits."""
     configure_logging(verbose)
     if mode not in MODES:
         raise MedsearchError(f"unknown --mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -108,7 +108,8 @@ def query_command(
         raise MedsearchError("query 1 is empty; give a question or keywords to search for")
     if answer and queries is not None:
         raise MedsearchError("--answer reads the hits of one query TEXT; it does not work with --queries")
-    k = k if k is not None else (5 if answer else 10)
+    if k is None:
+        k = 5 if answer else 10
 
     loaded = Index.load(
         index or default_index_path(),
