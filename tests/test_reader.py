@@ -417,7 +417,31 @@ def test_ask_without_answer_says_so(ask_index, marker_reader):
     )
 
     assert result.exit_code == 0, result.output
-    assert "No answer found in the top 1 abstracts" in result.output
+    assert "No answer in the top 1 abstracts" in result.output
+    assert "no-answer threshold" in result.output
+
+
+def test_answer_below_threshold_is_shown_as_such(ask_index, marker_reader):
+    from typer.testing import CliRunner
+
+    from medsearch.cli import app
+
+    # The marker span scores about 4.2 (see the calibration test); a threshold of 100 rejects it.
+    arguments = ["Which therapy?", "--index", str(ask_index), "--reader", marker_reader.model_name_or_path]
+    text = CliRunner().invoke(app, ["query", *arguments, "--answer", "--threshold", "100"])
+    payload = CliRunner().invoke(app, ["query", *arguments, "--answer", "--threshold", "100", "--json"])
+
+    assert text.exit_code == 0, text.output
+    assert "No answer in the top 3 abstracts" in text.output
+    assert "The best spans below the threshold:" in text.output
+    assert "1. zebra" in text.output
+    assert payload.exit_code == 0, payload.output
+    document = json.loads(payload.stdout)
+    assert document["answers"] == []
+    assert document["no_answer_threshold"] == 100.0
+    below = [answer["text"] for answer in document["best_below_threshold"]]
+    assert len(below) == 3  # --answers defaults to 3
+    assert below[0] == "zebra"
 
 
 def test_query_answer_prints_span_like_ask(ask_index, marker_reader):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Annotated, Any, Optional
 
@@ -47,14 +48,20 @@ def answer_and_print(
 
     quiet_transformers()
     reader = Reader(reader_name, device=device, precision=precision)
+    if threshold is None:
+        threshold = reader.settings.no_answer_threshold
     started = time.perf_counter()
-    found = reader.read(question, hits, top_k=answers, threshold=threshold)
+    # Read once without the threshold: when no span passes it, the best ones are still shown,
+    # marked as below it, so the user sees what the reader found and can judge or lower it.
+    best = reader.read(question, hits, top_k=answers, threshold=-math.inf)
     timings = {"retrieve_ms": round(retrieve_ms, 1), "read_ms": round((time.perf_counter() - started) * 1000, 1)}
+    found = [answer for answer in best if answer.score >= threshold]
+    below = [] if found else best
     documents = {hit.doc_id: hit.document for hit in hits}
     if as_json:
-        _print_json(question, found, documents, reader, timings)
+        _print_json(question, found, below, documents, reader, threshold, timings)
     else:
-        _print_text(question, found, documents, len(hits), timings)
+        _print_text(question, found, below, documents, len(hits), threshold, timings)
 
 
 def mark_span(answer: Any) -> str:
@@ -65,11 +72,24 @@ def mark_span(answer: Any) -> str:
     return f"{sentence[:begin]}>>{sentence[begin:end]}<<{sentence[end:]}".replace("\n", " ")
 
 
-def _print_text(question: str, found: list[Any], documents: dict[str, Any], hit_count: int, timings: dict[str, float]) -> None:
+def _print_text(
+    question: str,
+    found: list[Any],
+    below: list[Any],
+    documents: dict[str, Any],
+    hit_count: int,
+    threshold: float,
+    timings: dict[str, float],
+) -> None:
     typer.echo(f"Question: {question}")
     if not found:
-        typer.echo(f"No answer found in the top {hit_count} abstracts (no span scored above the threshold).")
-    for rank, answer in enumerate(found, start=1):
+        typer.echo(
+            f"No answer in the top {hit_count} abstracts: no span scored above the no-answer threshold "
+            f"{threshold:.2f} (--threshold sets it)."
+        )
+        if below:
+            typer.echo("The best spans below the threshold:")
+    for rank, answer in enumerate(found or below, start=1):
         document = documents[answer.doc_id]
         identifier = f"PMID {document.pmid}" if document.pmid else f"id {document.doc_id}"
         year = document.year if document.year is not None else "year unknown"
@@ -79,28 +99,39 @@ def _print_text(question: str, found: list[Any], documents: dict[str, Any], hit_
     typer.echo(f"\nRetrieval {timings['retrieve_ms']:.0f} ms, reading {timings['read_ms']:.0f} ms")
 
 
-def _print_json(question: str, found: list[Any], documents: dict[str, Any], reader: Any, timings: dict[str, float]) -> None:
+def _print_json(
+    question: str,
+    found: list[Any],
+    below: list[Any],
+    documents: dict[str, Any],
+    reader: Any,
+    threshold: float,
+    timings: dict[str, float],
+) -> None:
     payload = {
         "question": question,
         "reader": reader.model_name_or_path,
         "reader_precision": reader.precision,
-        "no_answer_threshold": reader.settings.no_answer_threshold,
-        "answers": [
-            {
-                "text": answer.text,
-                "score": round(answer.score, 4),
-                "doc_id": answer.doc_id,
-                "pmid": documents[answer.doc_id].pmid,
-                "year": documents[answer.doc_id].year,
-                "title": documents[answer.doc_id].title,
-                "start": answer.start,
-                "end": answer.end,
-                "sentence": answer.sentence,
-                "sentence_start": answer.sentence_start,
-                "offsets_into": "Document.text (title, blank line, abstract)",
-            }
-            for answer in found
-        ],
+        "no_answer_threshold": threshold,
+        "answers": [_answer_record(answer, documents) for answer in found],
+        "best_below_threshold": [_answer_record(answer, documents) for answer in below],
         "timings": timings,
     }
     typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def _answer_record(answer: Any, documents: dict[str, Any]) -> dict[str, Any]:
+    document = documents[answer.doc_id]
+    return {
+        "text": answer.text,
+        "score": round(answer.score, 4),
+        "doc_id": answer.doc_id,
+        "pmid": document.pmid,
+        "year": document.year,
+        "title": document.title,
+        "start": answer.start,
+        "end": answer.end,
+        "sentence": answer.sentence,
+        "sentence_start": answer.sentence_start,
+        "offsets_into": "Document.text (title, blank line, abstract)",
+    }
