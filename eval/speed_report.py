@@ -175,7 +175,7 @@ def _machine(machine: Machine, command: str, load_after: float) -> str:
     return (
         f"`{command}`\n\n"
         f"{machine.date}; {machine.cpu}, {machine.cores} cores; 1-minute load average {machine.load_before:.1f} "
-        f"at the start and {load_after:.1f} at the end (other jobs shared the cores); Python {machine.python}; "
+        f"at the start and {load_after:.1f} at the end (the benchmark's own threads count in it); Python {machine.python}; "
         f"{package_versions()}; GPU: {machine.accelerator}."
     )
 
