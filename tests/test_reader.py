@@ -590,7 +590,7 @@ def test_reader_precisions_find_marker(tmp_path, precision):
 
 
 def test_windows_of_mixed_lengths_keep_their_logits(tmp_path):
-    # Windows are batched by length; each window's logits must come back to its own row.
+    # Windows are batched by length, and each window's logits must come back to its own row.
     reader = Reader(save_marker_model(tmp_path / "model"), device="cpu", max_length=32, stride=8, batch_size=2)
     long_text = " ".join(["Aspirin lowers fever in adults."] * 12) + " Give zebra now."
     passages = [("short", "Fever falls."), ("long", long_text), ("mid", "Aspirin lowers fever. Aspirin again.")]
