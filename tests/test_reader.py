@@ -504,7 +504,7 @@ def test_eval_reader_calibrates_and_scores(tmp_path):
     result = CliRunner().invoke(
         app,
         ["eval-reader", str(data), "--calibrate", str(data), "--reader", str(model), "--max-length", "64",
-         "--stride", "16", "--out", str(tmp_path / "scores.json"), "--no-progress"],
+         "--stride", "16", "--out", str(tmp_path / "scores.json"), "--no-progress", "--precision", "fp32"],
     )
 
     assert result.exit_code == 0, result.output
@@ -516,6 +516,7 @@ def test_eval_reader_calibrates_and_scores(tmp_path):
     # Without the threshold the unanswerable question gets a span, so 2 of 3 are right.
     assert scores[0]["f1"] == pytest.approx(200 / 3)
     assert scores[0]["questions"] == 3
+    assert json.loads((tmp_path / "scores.json").read_text())["precision"] == "fp32"
 
 
 def test_eval_squad_scores_reader_and_baseline(tmp_path):

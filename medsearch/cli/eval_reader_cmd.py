@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from medsearch.cli.answering import quiet_transformers
+from medsearch.cli.answering import PRECISION_HELP, quiet_transformers
 from medsearch.cli.app import app, configure_logging, handle_errors
 from medsearch.errors import MedsearchError
 
@@ -58,6 +58,7 @@ def eval_reader_command(
             show_default=False,
         ),
     ] = None,
+    precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     out: Annotated[
         Optional[Path], typer.Option(help="Write the scores as JSON to this file.", show_default=False)
     ] = None,
@@ -78,7 +79,7 @@ def eval_reader_command(
         raise MedsearchError("nothing to do: give SQuAD-format files to evaluate, or --calibrate FILE")
     for spec in data:
         parse_source(spec)  # a bad spec fails before the model loads
-    reader = Reader(reader_name, max_length=max_length, stride=stride)
+    reader = Reader(reader_name, max_length=max_length, stride=stride, precision=precision)
 
     if calibrate is not None:
         examples, record = load_source(parse_source(calibrate), seed=seed)
