@@ -451,13 +451,13 @@ def test_query_answer_prints_span_like_ask(ask_index, marker_reader):
 
     arguments = ["Which therapy for thalassaemia?", "--index", str(ask_index), "--reader", marker_reader.model_name_or_path]
     result = CliRunner().invoke(app, ["query", *arguments, "--answer"])
-    asked = CliRunner().invoke(app, ["ask", *arguments])
+    ask_result = CliRunner().invoke(app, ["ask", *arguments])
 
     assert result.exit_code == 0, result.output
     assert "Naïve patients received >>zebra<< for β-thalassaemia." in result.output
     assert "id 101" in result.output
-    # Same answers as ask (the timing line differs).
-    assert result.output.split("Retrieval")[0] == asked.output.split("Retrieval")[0]
+    # The same output as ask, up to the timing line.
+    assert result.output.split("Retrieval")[0] == ask_result.output.split("Retrieval")[0]
 
 
 def test_query_answer_json_offsets_and_bad_combinations(ask_index, marker_reader, tmp_path):
@@ -479,11 +479,11 @@ def test_query_answer_json_offsets_and_bad_combinations(ask_index, marker_reader
 
     queries = tmp_path / "queries.tsv"
     queries.write_text("q1\ttherapy\n", encoding="utf-8")
-    refused = CliRunner().invoke(
+    rejected = CliRunner().invoke(
         app, ["query", "--queries", str(queries), "--run-out", str(tmp_path / "run"), "--answer", "--index", str(ask_index)]
     )
-    assert refused.exit_code == 1
-    assert "--answer reads the hits of one query TEXT" in refused.output
+    assert rejected.exit_code == 1
+    assert "--answer reads the hits of one query TEXT" in rejected.output
     assert not (tmp_path / "run").exists()
 
 
@@ -536,9 +536,9 @@ def test_eval_squad_scores_reader_and_baseline(tmp_path):
 
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "s.json").read_text())["scores"]
-    # The marker model always answers "zebra": right for a1, wrong for a2 (F1 0, no shared token).
+    # The marker model always predicts "zebra": right for a1, wrong for a2 (F1 0, no shared token).
     assert (scores[0]["exact_match"], scores[0]["f1"]) == (50.0, 50.0)
-    # The baseline answers with the whole sentence: normalised, "doctors gave zebra to first group"
+    # The baseline predicts the whole sentence: normalised, "doctors gave zebra to first group"
     # (6 tokens, 1 right: F1 2/7) and "nurses gave aspirin not zebra" (5 tokens, 1 right: F1 1/3).
     assert scores[0]["baseline_exact_match"] == 0.0
     assert scores[0]["baseline_f1"] == pytest.approx(100 * (2 / 7 + 1 / 3) / 2)

@@ -207,9 +207,11 @@ def eval_command(
     """
     configure_logging(verbose)
     if squad:
-        given = [name for name, value in (("--qrels", qrels), ("--run", runs), ("--index", index)) if value]
-        if given:
-            raise MedsearchError(f"--squad evaluates the reader; leave out {', '.join(given)}, which evaluate retrieval")
+        retrieval_options = [name for name, value in (("--qrels", qrels), ("--run", runs), ("--index", index)) if value]
+        if retrieval_options:
+            raise MedsearchError(
+                f"--squad evaluates the reader; leave out {', '.join(retrieval_options)}, which evaluate retrieval"
+            )
         _evaluate_reader(squad, reader_name, end_to_end=end_to_end, k=read_top_k, seed=seed, out=out)
         return
     if qrels is None:
