@@ -51,8 +51,8 @@ class Reader:
     native bf16 arithmetic (a CPU with AVX512-BF16 or AMX, a CUDA GPU that supports it) and in
     fp32 elsewhere; ``"fp32"`` forces full precision; ``"bf16"`` forces autocast; ``"int8"``
     quantizes the linear layers to int8 (CPU only). bf16 and int8 change scores slightly. On an
-    idle 2-core AMD EPYC (Zen 4), reading the top 5 SciFact abstracts took a median of 290 to
-    365 ms in bf16 and about 470 ms in fp32.
+    idle 2-core AMD EPYC (Zen 4), the shipped reader read the top 5 SciFact abstracts in a median
+    of 148 to 244 ms in bf16 and about 500 ms in fp32 (``python -m medsearch.reader.benchmark``).
 
     Example::
 

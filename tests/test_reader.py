@@ -504,14 +504,14 @@ def test_eval_reader_calibrates_and_scores(tmp_path):
     result = CliRunner().invoke(
         app,
         ["eval-reader", str(data), "--calibrate", str(data), "--reader", str(model), "--max-length", "64",
-         "--stride", "16", "--out", str(tmp_path / "scores.json"), "--no-progress", "--precision", "fp32"],
+         "--stride", "16", "--max-answer-tokens", "12", "--out", str(tmp_path / "scores.json"), "--no-progress", "--precision", "fp32"],
     )
 
     assert result.exit_code == 0, result.output
     settings = json.loads((model / "reader_config.json").read_text())
     assert settings["no_answer_threshold"] == pytest.approx(2 * (5.657 - 3.534), abs=0.01)
     assert settings["calibration"]["f1_at_threshold"] == 100.0
-    assert (settings["max_length"], settings["stride"]) == (64, 16)
+    assert (settings["max_length"], settings["stride"], settings["max_answer_tokens"]) == (64, 16, 12)
     scores = json.loads((tmp_path / "scores.json").read_text())["scores"]
     # Without the threshold the unanswerable question gets a span, so 2 of 3 are right.
     assert scores[0]["f1"] == pytest.approx(200 / 3)

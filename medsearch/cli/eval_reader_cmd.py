@@ -49,12 +49,16 @@ def eval_reader_command(
         Optional[int],
         typer.Option(help="Tokens shared by neighbouring windows. Default: the reader's setting.", show_default=False),
     ] = None,
+    max_answer_tokens: Annotated[
+        Optional[int],
+        typer.Option(help="Maximum tokens in an answer span. Default: the reader's setting.", show_default=False),
+    ] = None,
     calibrate: Annotated[
         Optional[str],
         typer.Option(
             help="Before evaluating, choose the no-answer threshold that maximises F1 on this SQuAD-format "
             "file (it needs unanswerable questions, as SQuAD 2.0 dev has; same PATH@... options) and store "
-            "it, with --max-length and --stride, in the reader's reader_config.json.",
+            "it, with --max-length, --stride and --max-answer-tokens, in the reader's reader_config.json.",
             show_default=False,
         ),
     ] = None,
@@ -79,7 +83,9 @@ def eval_reader_command(
         raise MedsearchError("nothing to do: give SQuAD-format files to evaluate, or --calibrate FILE")
     for spec in data:
         parse_source(spec)  # a bad spec fails before the model loads
-    reader = Reader(reader_name, max_length=max_length, stride=stride, precision=precision)
+    reader = Reader(
+        reader_name, max_length=max_length, stride=stride, max_answer_tokens=max_answer_tokens, precision=precision
+    )
 
     if calibrate is not None:
         examples, record = load_source(parse_source(calibrate), seed=seed)
