@@ -108,13 +108,16 @@ def test_hybrid_config_rejects_invalid(settings, message):
         HybridConfig(**settings)
 
 
-def test_search_many_equals_single_searches(index):
+def test_search_many_equals_single_searches(index, encoder):
     queries = [query for query, _ in TOPIC_QUERIES]
+    # In bf16, a query padded to the longest one in its batch gets a vector that differs from
+    # its unpadded one by about 1e-3, so the fused scores may differ by that much.
+    tolerance = 1e-5 if encoder.precision == "fp32" else 5e-3
     batched = index.search_many(queries, k=5, mode="hybrid")
     for query, hits in zip(queries, batched):
         single = index.search(query, k=5, mode="hybrid")
         assert [hit.doc_id for hit in hits] == [hit.doc_id for hit in single]
-        assert [hit.score for hit in hits] == pytest.approx([hit.score for hit in single], rel=1e-5)
+        assert [hit.score for hit in hits] == pytest.approx([hit.score for hit in single], rel=tolerance)
 
 
 def test_long_abstract_split_into_passages(tmp_path, encoder):
